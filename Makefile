@@ -1,0 +1,71 @@
+# traffic-tool — every command a developer or CI runs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON312 := $(shell scripts/find-python.sh 2>/dev/null)
+PY312_DIR := $(dir $(PYTHON312))
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OFFLINE := scripts/offline.sh
+# sam build (native) looks for python3.12 on PATH
+SAM_PATH := $(PY312_DIR):$(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml scripts/install-system.sh
+	@test -n "$(PYTHON312)" || { echo "error: Python 3.12 not found"; exit 1; }
+	scripts/install-system.sh
+	test -x $(PY) || $(PYTHON312) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Debian packages, the virtualenv and the Python packages
+
+.PHONY: demo
+demo: $(STAMP) ## the local stack, a sample site, one job, its results table
+	$(OFFLINE) $(VENV)/bin/traffic-tool demo
+
+.PHONY: dev
+dev: $(STAMP) ## the local stack (API on :8080, Redis, workers, schedules)
+	$(VENV)/bin/traffic-tool dev
+
+.PHONY: lint
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/core/jobcore functions worker/worker cli/traffic_tool scripts
+
+.PHONY: cfn-lint
+cfn-lint: $(STAMP) ## lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml
+
+.PHONY: sam-build
+sam-build: $(STAMP) ## sam build, native (no Docker)
+	PATH="$(SAM_PATH)" $(VENV)/bin/sam build --cached --parallel
+
+.PHONY: test
+test: $(STAMP) ## the test suite, offline (loopback-only network namespace)
+	$(OFFLINE) $(PY) -m pytest
+
+.PHONY: check
+check: lint cfn-lint sam-build test ## everything CI runs
+
+.PHONY: bench-api
+bench-api: $(STAMP) ## submit latency through the local adapter, queue throughput
+	$(OFFLINE) $(PY) scripts/bench_api.py
+
+.PHONY: bench-worker
+bench-worker: $(STAMP) ## browser sessions/min, KB/session, memory per session
+	$(OFFLINE) $(PY) scripts/bench_worker.py
+
+.PHONY: bench
+bench: bench-api bench-worker ## every benchmark
+
+.PHONY: clean
+clean: ## remove build output and caches (keeps the virtualenv)
+	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,58 @@
+"""`traffic-tool api`: the job API's Lambda handlers behind the local HTTP adapter."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from jobcore.settings import Settings
+
+err = Console(stderr=True)
+
+
+def configure_environment(**values: str | None) -> Settings:
+    """Export flags as TRAFFIC_TOOL_* for the handlers, and check them the way a cold start would."""
+    for name, value in values.items():
+        if value is not None:
+            os.environ[f"TRAFFIC_TOOL_{name.upper()}"] = value
+    try:
+        return Settings()
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from None
+
+
+def api(
+    port: Annotated[int, typer.Option(help="port to listen on (127.0.0.1)")] = 8080,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    tokens: Annotated[str | None, typer.Option(help="tenant=token,… (TRAFFIC_TOOL_TOKENS)")] = None,
+    allow_targets: Annotated[
+        str | None, typer.Option(help="CIDRs exempt from the egress guard (TRAFFIC_TOOL_ALLOW_TARGETS)")
+    ] = None,
+    redis_url: Annotated[str | None, typer.Option(help="Redis URL (TRAFFIC_TOOL_REDIS_URL)")] = None,
+    access_log: Annotated[bool, typer.Option(help="print one line per request")] = False,
+) -> None:
+    """Serve the job API on this machine: the same handlers, the routes read from template.yaml."""
+    from traffic_tool.local.adapter import LocalApi, LocalApiServer
+    from traffic_tool.paths import project_root
+
+    settings = configure_environment(tokens=tokens, allow_targets=allow_targets, redis_url=redis_url)
+    if not settings.token_map:
+        err.print("[yellow]warning:[/yellow] no tokens configured (--tokens tenant=token); every request gets 403")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "traffic-tool-api")
+    try:
+        server = LocalApiServer((host, port), LocalApi(project_root()), access_log=access_log)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror}")
+        raise typer.Exit(code=1) from None
+    err.print(f"job API on {server.url} (Redis {settings.redis_url})")
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -1,0 +1,207 @@
+"""The local HTTP adapter: API Gateway's part, played on one machine.
+
+Each HTTP request becomes an API Gateway REST proxy event; the TOKEN authorizer
+runs first where the template says so; the routes come from template.yaml,
+so the cloud and the local stack cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from traffic_tool.local.lambda_runtime import Handler, LocalContext, load_handler
+from traffic_tool.local.template_routes import load_authorizer, load_routes
+
+# API Gateway's own payload limit; our handler enforces the smaller contract limit itself.
+API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+STAGE = "local"
+
+
+@dataclass(frozen=True)
+class BoundRoute:
+    method: str
+    resource: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    function_name: str
+    auth: bool
+
+
+def _pattern(resource: str) -> re.Pattern[str]:
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
+    return re.compile(f"^{regex}$")
+
+
+class LocalApi:
+    """Routes, authorizer and handlers read from the template; `invoke` turns a request into a response."""
+
+    def __init__(self, project_root: Path, template: str = "template.yaml") -> None:
+        path = project_root / template
+        self.routes: list[BoundRoute] = []
+        for route in load_routes(path):
+            self.routes.append(
+                BoundRoute(
+                    method=route.method.upper(),
+                    resource=route.path,
+                    pattern=_pattern(route.path),
+                    handler=load_handler(project_root, route.code_uri, route.handler),
+                    function_name=route.function_logical_id,
+                    auth=route.auth,
+                )
+            )
+        auth_code_uri, auth_handler = load_authorizer(path)
+        self.authorizer = load_handler(project_root, auth_code_uri, auth_handler)
+
+    def invoke(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+        parts = urlsplit(raw_path)
+        matched = [(r, m) for r in self.routes if (m := r.pattern.match(parts.path))]
+        if not matched:
+            return _gateway_error(404 if parts.path else 400, "Missing Authentication Token")
+        route_match = next(((r, m) for r, m in matched if r.method == method), None)
+        if route_match is None:
+            return _gateway_error(405, "Method Not Allowed")
+        route, match = route_match
+        authorizer_context: dict[str, Any] = {}
+        if route.auth:
+            denied, authorizer_context = self._authorize(method, parts.path, headers)
+            if denied is not None:
+                return denied
+        event = self._event(route, method, parts.path, parts.query, match.groupdict(), headers, body)
+        event["requestContext"]["authorizer"] = authorizer_context or None
+        result = route.handler(event, LocalContext(function_name=route.function_name))
+        out_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        for k, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers[k] = ", ".join(str(v) for v in values)
+        payload = result.get("body") or ""
+        data = (
+            base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
+        )
+        return int(result.get("statusCode", 502)), out_headers, data
+
+    def _authorize(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> tuple[tuple[int, dict[str, str], bytes] | None, dict[str, Any]]:
+        token = headers.get("authorization")
+        if not token:
+            return _gateway_error(401, "Unauthorized"), {}
+        event = {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": f"arn:aws:execute-api:local:000000000000:local/{STAGE}/{method}{path}",
+        }
+        try:
+            policy = self.authorizer(event, LocalContext(function_name="AuthorizerFunction"))
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return _gateway_error(401, "Unauthorized"), {}
+            return _gateway_error(500, "Internal server error"), {}
+        statements = policy.get("policyDocument", {}).get("Statement", [])
+        if not any(s.get("Effect") == "Allow" for s in statements):
+            return _gateway_error(403, "User is not authorized to access this resource with an explicit deny"), {}
+        context = dict(policy.get("context") or {})
+        context["principalId"] = policy.get("principalId")
+        return None, context
+
+    def _event(
+        self, route: BoundRoute, method: str, path: str, query: str, params: dict[str, str],
+        headers: dict[str, str], body: bytes,
+    ) -> dict[str, Any]:  # fmt: skip
+        qs = parse_qs(query, keep_blank_values=True)
+        request_id = str(uuid.uuid4())
+        try:
+            text, b64 = body.decode(), False
+        except UnicodeDecodeError:
+            text, b64 = base64.b64encode(body).decode(), True
+        return {
+            "resource": route.resource,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers or None,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+            "queryStringParameters": {k: v[-1] for k, v in qs.items()} or None,
+            "multiValueQueryStringParameters": qs or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.resource,
+                "httpMethod": method,
+                "path": f"/{STAGE}{path}",
+                "stage": STAGE,
+                "requestId": request_id,
+                "extendedRequestId": request_id,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "protocol": "HTTP/1.1",
+                "accountId": "000000000000",
+                "apiId": "local",
+                "identity": {"sourceIp": headers.get("x-forwarded-for", "127.0.0.1"), "userAgent": headers.get("user-agent")},
+            },
+            "body": text if body else None,
+            "isBase64Encoded": b64,
+        }
+
+
+def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: LocalApiServer
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > API_GATEWAY_MAX_BODY:
+            status, headers, data = _gateway_error(
+                413, f"the request body ({length} bytes) exceeds API Gateway's 10 MB limit"
+            )
+            self.close_connection = True
+        else:
+            body = self.rfile.read(length) if length else b""
+            lowered = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                status, headers, data = self.server.api.invoke(self.command, self.path, lowered, body)
+            except Exception:  # a handler crash is a 502, as API Gateway would answer
+                self.server.log_exception()
+                status, headers, data = _gateway_error(502, "Internal server error")
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() not in ("content-length", "connection"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        if self.server.access_log:
+            super().log_message(format, *args)
+
+
+class LocalApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: LocalApi, access_log: bool = False) -> None:
+        super().__init__(address, _RequestHandler)
+        self.api = api
+        self.access_log = access_log
+
+    def log_exception(self) -> None:
+        import traceback
+
+        traceback.print_exc()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"

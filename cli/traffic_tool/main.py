@@ -1,0 +1,21 @@
+"""`traffic-tool`: one typer app; each command lives in its own module under traffic_tool.commands."""
+
+from __future__ import annotations
+
+import typer
+
+from traffic_tool.commands import api_cmd, worker_cmd
+
+app = typer.Typer(
+    name="traffic-tool",
+    help="Run headless-browser sessions as jobs: the local stack, the job API, workers and a client.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command(name="api")(api_cmd.api)
+app.command(name="worker")(worker_cmd.worker)
+
+
+if __name__ == "__main__":
+    app()

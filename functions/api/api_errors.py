@@ -1,0 +1,90 @@
+"""Domain exceptions → HTTP, in one place. Every error body is {"error": {"type", "message", "field"}}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from jobcore.errors import (
+    AdmissionError,
+    IdempotencyConflictError,
+    IdempotencyInProgressError,
+    InvalidRequestError,
+    JobNotFoundError,
+    StoreUnavailableError,
+    TargetBlockedError,
+)
+from jobcore.models import ApiError, ApiErrorBody
+
+logger = Logger(child=True)
+
+
+def error_response(
+    status: int, type_: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    body = ApiError(error=ApiErrorBody(type=type_, message=message, field=field))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(exclude_none=True),
+        headers=headers,
+    )
+
+
+def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
+    """One readable line naming the first bad field, e.g. `sessions[0].url: Field required`."""
+    if not errors:
+        return "the request is invalid", None
+    first = errors[0]
+    loc = [part for part in first.get("loc", ()) if part not in ("body",)]
+    field = ""
+    for part in loc:
+        field += f"[{part}]" if isinstance(part, int) else (f".{part}" if field else str(part))
+    message = str(first.get("msg") or first.get("type") or "invalid value")
+    if first.get("type") == "json_invalid":
+        return "the request body is not valid JSON", None
+    if first.get("type") == "missing" and not field:
+        return "the request body is missing", None
+    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return (f"{field}: {message}{more}" if field else f"{message}{more}"), (field or None)
+
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[Any]:
+        message, field = describe_validation(list(exc.errors()))
+        return error_response(400, "invalid_request", message, field)
+
+    @app.exception_handler(InvalidRequestError)
+    def _invalid_other(exc: InvalidRequestError) -> Response[Any]:
+        return error_response(400, "invalid_request", str(exc))
+
+    @app.exception_handler(TargetBlockedError)
+    def _blocked(exc: TargetBlockedError) -> Response[Any]:
+        return error_response(400, "blocked_target", f"target refused: {exc.reason}")
+
+    @app.exception_handler(JobNotFoundError)
+    def _not_found(exc: JobNotFoundError) -> Response[Any]:
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(IdempotencyConflictError)
+    def _idem_conflict(exc: IdempotencyConflictError) -> Response[Any]:
+        return error_response(422, "idempotency_key_reused", str(exc), "Idempotency-Key")
+
+    @app.exception_handler(IdempotencyInProgressError)
+    def _idem_busy(exc: IdempotencyInProgressError) -> Response[Any]:
+        return error_response(409, "idempotency_in_progress", str(exc), headers={"Retry-After": "1"})
+
+    @app.exception_handler(AdmissionError)
+    def _admission(exc: AdmissionError) -> Response[Any]:
+        retry = {"Retry-After": str(exc.retry_after_s)}
+        return error_response(429, "too_many_sessions", str(exc), headers=retry)
+
+    @app.exception_handler(StoreUnavailableError)
+    def _unavailable(exc: StoreUnavailableError) -> Response[Any]:
+        logger.error("job store unavailable", extra={"reason": str(exc)})
+        return error_response(503, "unavailable", "the job store is unavailable; nothing was changed",
+                              headers={"Retry-After": "5"})  # fmt: skip

@@ -1,0 +1,94 @@
+"""The job API: parse → call jobcore → respond. Errors are mapped in api_errors."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import api_service
+from api_errors import error_response, register_error_handlers
+from jobcore import limits
+from jobcore.errors import JobNotFoundError, StoreUnavailableError
+from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
+
+logger = Logger()
+tracer = Tracer()
+app = APIGatewayRestResolver(enable_validation=True)
+register_error_handlers(app)
+if api_service.settings().enable_swagger:
+    app.enable_swagger(path="/swagger", title="traffic-tool job API")
+
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the id POST /jobs returned")]
+
+
+def body_limit(app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]) -> Response[Any]:
+    body = app.current_event.body or ""
+    size = len(base64.b64decode(body)) if app.current_event.is_base64_encoded else len(body.encode())
+    if size > limits.MAX_BODY_BYTES:
+        return error_response(413, "body_too_large", f"the body is {size} bytes; at most {limits.MAX_BODY_BYTES}")
+    return next_middleware(app)
+
+
+app.use(middlewares=[body_limit])
+
+
+def tenant() -> str:
+    """Only the authorizer's context names the tenant; nothing the client sends can."""
+    value = app.current_event.request_context.authorizer.get_context().get("tenant")
+    if not value:
+        raise JobNotFoundError("?")  # no tenant means no jobs; never fall back to a header
+    return str(value)
+
+
+@app.post("/jobs", summary="Submit a job", responses={202: {"description": "accepted"}})
+@tracer.capture_method
+def create_job(
+    request: JobRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
+) -> Response[JobAccepted]:
+    accepted = api_service.service().submit(tenant(), request, idempotency_key)
+    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, accepted,
+                    headers={"Location": f"/jobs/{accepted.job_id}"})  # fmt: skip
+
+
+@app.get("/jobs", summary="The tenant's recent jobs, newest first")
+def list_jobs(
+    limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> JobList:
+    return api_service.service().list(tenant(), cursor, limit)
+
+
+@app.get("/jobs/<job_id>", summary="A job with its sessions' results")
+def get_job(job_id: JobId) -> JobView:
+    return api_service.service().get(tenant(), job_id)
+
+
+@app.delete("/jobs/<job_id>", summary="Cancel the sessions that have not started")
+def cancel_job(job_id: JobId) -> JobView:
+    return api_service.service().cancel(tenant(), job_id)
+
+
+@app.get("/health", summary="Fleet-wide figures; 503 when the fleet cannot serve")
+def health() -> Response[HealthView]:
+    try:
+        view = api_service.service().health()
+    except StoreUnavailableError:
+        return error_response(503, "unavailable", "the job store (Redis) is unreachable")
+    status = HTTPStatus.OK if view.status == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
+    return Response(status, content_types.APPLICATION_JSON, view)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    api_service.service().register_lambda_context(context)
+    return app.resolve(event, context)

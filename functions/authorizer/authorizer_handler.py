@@ -1,0 +1,55 @@
+"""TOKEN authorizer: `Authorization: Bearer <token>` → the tenant, passed to the API in the context.
+
+Missing or malformed header → "Unauthorized" (API Gateway answers 401);
+a well-formed but unknown token → an explicit Deny (403).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+    APIGatewayAuthorizerTokenEvent,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import authorizer_tokens
+from jobcore.tokens import parse_bearer, tenant_for_token
+
+logger = Logger()
+
+
+class UnauthorizedError(Exception):
+    """API Gateway maps an authorizer failure with exactly this message to 401."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+@logger.inject_lambda_context
+@event_source(data_class=APIGatewayAuthorizerTokenEvent)
+def lambda_handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
+    token = parse_bearer(event.authorization_token)
+    if token is None:
+        raise UnauthorizedError()
+    arn = event.parsed_arn
+    tenant = tenant_for_token(token, authorizer_tokens.hashed_tokens())
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=tenant or "anonymous",
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"tenant": tenant} if tenant else None,
+        partition=arn.partition,
+    )
+    if tenant is None:
+        logger.info("token refused")
+        policy.deny_all_routes()
+    else:
+        # The whole API, not just this method: API Gateway caches the policy across routes.
+        policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,156 @@
+"""The job use cases behind the API: submit (guarded, admitted, idempotent), get, list, cancel, health.
+
+The API handler parses and maps; everything it decides lives here, so the same
+rules hold for the Lambda, the local adapter and the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import redis
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobcore import keys, limits
+from jobcore.constants import JobStatus
+from jobcore.errors import (
+    IdempotencyConflictError,
+    IdempotencyInProgressError,
+    InvalidRequestError,
+    StoreUnavailableError,
+    TargetBlockedError,
+)
+from jobcore.idempotency_store import IdempotencyStore
+from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
+from jobcore.queue import JobQueue
+from jobcore.settings import Settings
+from jobcore.store import ArchiveReader, JobStore
+from jobcore.urlguard import EgressPolicy, IPAddress, url_host
+
+# How long a request waits for a concurrent request with the same Idempotency-Key to finish
+# before it is told to retry (409): a submit takes milliseconds, so this is generous.
+IDEMPOTENCY_WAIT_S = 3.0
+
+
+def request_fingerprint(request: JobRequest) -> str:
+    """A hash of the request's meaning (not its whitespace): the Idempotency-Key must match it."""
+    data = request.model_dump(mode="json")
+    # the real password, not the SecretStr mask, tells two bodies apart
+    for spec, session in zip(request.sessions, data["sessions"], strict=True):
+        if spec.proxy is not None and spec.proxy.password is not None:
+            session["proxy"]["password"] = spec.proxy.password.get_secret_value()
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class JobService:
+    def __init__(
+        self,
+        client: redis.Redis,
+        settings: Settings,
+        policy: EgressPolicy | None = None,
+        archive: ArchiveReader | None = None,
+    ) -> None:
+        self.settings = settings
+        self.queue = JobQueue(client, settings)
+        self.store = JobStore(client, archive)
+        self.policy = policy or EgressPolicy(allowed=settings.allowed_networks)
+        self._idempotency = IdempotencyConfig(
+            event_key_jmespath='["tenant", "key"]',
+            payload_validation_jmespath="fingerprint",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=limits.IDEMPOTENCY_TTL_S,
+            hash_function="sha256",
+        )
+        persistence = IdempotencyStore(client)
+        self._submit_once = idempotent_function(
+            data_keyword_argument="submission",
+            persistence_store=persistence,
+            config=self._idempotency,
+            key_prefix=keys.IDEMPOTENCY_PREFIX,
+        )(self._submit_idempotent)
+
+    def register_lambda_context(self, context: LambdaContext) -> None:
+        """Lets an in-progress idempotency record expire with the invocation that wrote it."""
+        self._idempotency.register_lambda_context(context)
+
+    # ---- submit -------------------------------------------------------------------------------
+
+    def check_targets(self, request: JobRequest) -> None:
+        """The submit-time egress guard: every session's URL and proxy, each host resolved once."""
+        seen: dict[str, list[IPAddress]] = {}
+        for index, spec in enumerate(request.sessions):
+            targets = [("url", spec.url)] + ([("proxy.server", spec.proxy.server)] if spec.proxy else [])
+            for field, raw in targets:
+                target = raw if "://" in raw else f"http://{raw}"
+                try:
+                    host = url_host(target.replace("socks5://", "http://", 1))
+                    if host not in seen:
+                        seen[host] = self.policy.check_host(host, target)
+                except TargetBlockedError as exc:
+                    raise TargetBlockedError(exc.url, f"sessions[{index}].{field}: {exc.reason}") from exc
+
+    def submit(self, tenant: str, request: JobRequest, idempotency_key: str | None = None) -> JobAccepted:
+        self.check_targets(request)
+        if idempotency_key is None:
+            return self._accept(tenant, request)
+        if not 1 <= len(idempotency_key) <= limits.MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise InvalidRequestError(
+                f"Idempotency-Key must be 1-{limits.MAX_IDEMPOTENCY_KEY_LENGTH} characters"
+            )
+        submission = {
+            "tenant": tenant,
+            "key": idempotency_key,
+            "fingerprint": request_fingerprint(request),
+            "request": request,
+        }
+        deadline = time.monotonic() + IDEMPOTENCY_WAIT_S
+        while True:
+            try:
+                reply: dict[str, Any] = self._submit_once(submission=submission)
+                return JobAccepted.model_validate(reply)
+            except IdempotencyValidationError as exc:
+                raise IdempotencyConflictError(
+                    "this Idempotency-Key was already used with a different request body"
+                ) from exc
+            except IdempotencyAlreadyInProgressError as exc:
+                if time.monotonic() > deadline:
+                    raise IdempotencyInProgressError(
+                        "a request with this Idempotency-Key is still being processed; retry shortly"
+                    ) from exc
+                time.sleep(0.01)
+            except IdempotencyPersistenceLayerError as exc:
+                cause = exc.args[1] if len(exc.args) > 1 else exc
+                raise StoreUnavailableError(f"the job store (Redis) is unavailable: {cause}") from exc
+
+    def _submit_idempotent(self, submission: dict[str, Any]) -> dict[str, Any]:
+        return self._accept(submission["tenant"], submission["request"]).model_dump(mode="json")
+
+    def _accept(self, tenant: str, request: JobRequest) -> JobAccepted:
+        job_id = self.queue.enqueue(tenant, request)
+        return JobAccepted(job_id=job_id, status=JobStatus.QUEUED, sessions=len(request.sessions))
+
+    # ---- read and cancel ----------------------------------------------------------------------
+
+    def get(self, tenant: str, job_id: str) -> JobView:
+        return self.store.get(tenant, job_id)
+
+    def list(self, tenant: str, cursor: str | None, limit: int) -> JobList:
+        return self.store.list_jobs(tenant, cursor, limit)
+
+    def cancel(self, tenant: str, job_id: str) -> JobView:
+        self.store.get(tenant, job_id)  # 404 for another tenant's job, before anything changes
+        self.queue.cancel(tenant, job_id)
+        return self.store.get(tenant, job_id)
+
+    def health(self) -> HealthView:
+        return self.store.health()

@@ -1,0 +1,70 @@
+"""Every Redis key name, in one place.
+
+All keys carry the hash tag `{tt}` so the whole job plane hashes to one slot:
+the Lua scripts touch several keys at once and stay valid on a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from jobcore.constants import PRIORITY_ORDER, Priority
+
+PREFIX: Final = "tt:{tt}:"
+GROUP: Final = "workers"
+
+STATS: Final = PREFIX + "stats"  # hash: backlog, backlog:<priority>, running
+TENANT_QUEUED: Final = PREFIX + "tenant-queued"  # hash: tenant -> queued sessions
+FINISHED: Final = PREFIX + "finished"  # zset: job id -> finished_at (archiver's work list)
+DEAD_LETTER: Final = PREFIX + "dlq"  # stream of dead-lettered sessions with the reason
+WORKERS: Final = PREFIX + "workers"  # hash: worker id -> heartbeat JSON
+IDEMPOTENCY_PREFIX: Final = PREFIX + "idem"
+
+_TENANT_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def stream(priority: Priority | str) -> str:
+    return f"{PREFIX}q:{Priority(priority).value}"
+
+
+STREAMS: Final = tuple(stream(p) for p in PRIORITY_ORDER)
+
+
+def job(job_id: str) -> str:
+    """Hash: job meta, counters, and per session s:<i> status, e:<i> entry id, a:<i> attempts."""
+    return f"{PREFIX}job:{job_id}"
+
+
+def results(job_id: str) -> str:
+    """Hash: session index -> SessionResult JSON, once the session has ended."""
+    return f"{PREFIX}res:{job_id}"
+
+
+def specs(job_id: str) -> str:
+    """Hash: session index -> SessionSpec JSON with secrets masked."""
+    return f"{PREFIX}spec:{job_id}"
+
+
+def secrets(job_id: str) -> str:
+    """Hash: session index -> the secrets masked out of the spec; deleted when the job ends."""
+    return f"{PREFIX}sec:{job_id}"
+
+
+def job_keys(job_id: str) -> tuple[str, str, str, str]:
+    return job(job_id), results(job_id), specs(job_id), secrets(job_id)
+
+
+def tenant_jobs(tenant: str) -> str:
+    """Sorted set: the tenant's job ids by creation time."""
+    return f"{PREFIX}tenant:{check_tenant(tenant)}:jobs"
+
+
+def worker(worker_id: str) -> str:
+    return f"{PREFIX}worker:{worker_id}"
+
+
+def check_tenant(tenant: str) -> str:
+    if not _TENANT_RE.match(tenant):
+        raise ValueError(f"tenant id {tenant!r} must be 1-64 characters of A-Z a-z 0-9 _ . @ -")
+    return tenant

@@ -1,0 +1,29 @@
+"""Every input limit and default of the job contract, in one place.
+
+The models, the API's error messages, the docs and the tests read these names;
+nothing else spells the numbers.
+"""
+
+from typing import Final
+
+MAX_SESSIONS_PER_JOB: Final = 500
+MAX_STEPS_PER_SESSION: Final = 20
+MAX_URL_LENGTH: Final = 2048
+MIN_TIMEOUT_S: Final = 1
+MAX_TIMEOUT_S: Final = 120
+DEFAULT_TIMEOUT_S: Final = 30
+MAX_BODY_BYTES: Final = 256 * 1024
+MAX_LABELS: Final = 20
+MAX_LABEL_LENGTH: Final = 128
+MAX_SELECTOR_LENGTH: Final = 512
+MAX_STEP_TEXT_LENGTH: Final = 2048
+MAX_STEP_WAIT_MS: Final = 30_000
+MAX_VIEWPORT_SIDE: Final = 4096
+MIN_VIEWPORT_SIDE: Final = 64
+DEFAULT_BLOCKED_TYPES: Final = ("image", "media", "font")
+DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
+MAX_MAX_BYTES: Final = 100 * 1024 * 1024
+MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
+IDEMPOTENCY_TTL_S: Final = 24 * 3600
+MAX_PAGE_SIZE: Final = 100
+DEFAULT_PAGE_SIZE: Final = 20

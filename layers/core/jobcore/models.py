@@ -1,0 +1,272 @@
+"""Pydantic models of the job contract (see DESIGN.md, "The job contract").
+
+Input models forbid unknown fields, so a typo is an error that names the field
+rather than a silently ignored option. Limits come from `jobcore.limits`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
+
+from jobcore import limits
+from jobcore.constants import JobStatus, Priority, SessionStatus
+from jobcore.errors import ErrorType
+
+ResourceType = Literal[
+    "stylesheet", "image", "media", "font", "script", "texttrack", "xhr", "fetch",
+    "eventsource", "websocket", "manifest", "other",
+]  # fmt: skip
+WaitUntil = Literal["commit", "domcontentloaded", "load", "networkidle"]
+Selector = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_SELECTOR_LENGTH)]
+LabelText = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_LABEL_LENGTH)]
+StepText = Annotated[str, StringConstraints(max_length=limits.MAX_STEP_TEXT_LENGTH)]
+StepTimeoutMs = Annotated[int, Field(ge=0, le=limits.MAX_STEP_WAIT_MS)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+def check_http_url(value: str) -> str:
+    """Syntax only: http(s) with a host. Address policy is `jobcore.urlguard`'s job."""
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        raise ValueError("URL must not contain whitespace or control characters")
+    scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if scheme not in ("http", "https"):
+        raise ValueError(f"URL scheme must be http or https, not {scheme or 'missing'!r}")
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"URL is malformed: {exc}") from exc
+    if not parts.hostname:
+        raise ValueError("URL has no host")
+    return value
+
+
+HttpUrlText = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_URL_LENGTH)]
+
+
+# ---- steps -------------------------------------------------------------------------------------
+
+
+class ClickStep(_Input):
+    action: Literal["click"]
+    selector: Selector
+    timeout_ms: StepTimeoutMs | None = None
+
+
+class FillStep(_Input):
+    action: Literal["fill"]
+    selector: Selector
+    value: StepText
+    timeout_ms: StepTimeoutMs | None = None
+
+
+class PressStep(_Input):
+    action: Literal["press"]
+    key: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    selector: Selector | None = None
+    timeout_ms: StepTimeoutMs | None = None
+
+
+class HoverStep(_Input):
+    action: Literal["hover"]
+    selector: Selector
+    timeout_ms: StepTimeoutMs | None = None
+
+
+class ScrollStep(_Input):
+    """Scroll by `y` pixels (default: one viewport), or bring `selector` into view."""
+
+    action: Literal["scroll"]
+    y: Annotated[int, Field(ge=-100_000, le=100_000)] | None = None
+    selector: Selector | None = None
+    timeout_ms: StepTimeoutMs | None = None
+
+
+class WaitForStep(_Input):
+    action: Literal["wait_for"]
+    selector: Selector
+    state: Literal["attached", "detached", "visible", "hidden"] = "visible"
+    timeout_ms: StepTimeoutMs | None = None
+
+
+class WaitStep(_Input):
+    action: Literal["wait"]
+    ms: Annotated[int, Field(ge=0, le=limits.MAX_STEP_WAIT_MS)]
+
+
+Step = Annotated[
+    ClickStep | FillStep | PressStep | HoverStep | ScrollStep | WaitForStep | WaitStep,
+    Field(discriminator="action"),
+]
+
+
+# ---- session spec ------------------------------------------------------------------------------
+
+
+class ProxySpec(_Input):
+    server: Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_URL_LENGTH)]
+    username: Annotated[str, StringConstraints(max_length=256)] | None = None
+    password: SecretStr | None = None
+
+    @field_validator("server")
+    @classmethod
+    def _check_server(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].lower() if "://" in value else "http"
+        if scheme not in ("http", "https", "socks5"):
+            raise ValueError("proxy server scheme must be http, https or socks5")
+        if "@" in value:
+            raise ValueError("put proxy credentials in username/password, not in the server URL")
+        return value
+
+
+class Expect(_Input):
+    analytics: bool = False
+    status: Annotated[int, Field(ge=100, le=599)] | None = None
+    selector: Selector | None = None
+
+
+class Viewport(_Input):
+    width: Annotated[int, Field(ge=limits.MIN_VIEWPORT_SIDE, le=limits.MAX_VIEWPORT_SIDE)] = 1280
+    height: Annotated[int, Field(ge=limits.MIN_VIEWPORT_SIDE, le=limits.MAX_VIEWPORT_SIDE)] = 720
+
+
+class SessionSpec(_Input):
+    url: HttpUrlText
+    steps: Annotated[list[Step], Field(max_length=limits.MAX_STEPS_PER_SESSION)] = Field(default_factory=list)
+    wait_until: WaitUntil = "load"
+    timeout_s: Annotated[int, Field(ge=limits.MIN_TIMEOUT_S, le=limits.MAX_TIMEOUT_S)] = limits.DEFAULT_TIMEOUT_S
+    block: list[ResourceType] = Field(default_factory=lambda: list(limits.DEFAULT_BLOCKED_TYPES))
+    block_urls: Annotated[list[Selector], Field(max_length=50)] = Field(default_factory=list)
+    max_bytes: Annotated[int, Field(ge=1024, le=limits.MAX_MAX_BYTES)] = limits.DEFAULT_MAX_BYTES
+    proxy: ProxySpec | None = None
+    expect: Expect = Field(default_factory=Expect)
+    screenshot: bool = False
+    viewport: Viewport = Field(default_factory=Viewport)
+    locale: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return check_http_url(value)
+
+
+class JobRequest(_Input):
+    sessions: Annotated[list[SessionSpec], Field(min_length=1, max_length=limits.MAX_SESSIONS_PER_JOB)]
+    priority: Priority = Priority.NORMAL
+    labels: Annotated[dict[LabelText, LabelText], Field(max_length=limits.MAX_LABELS)] = Field(
+        default_factory=dict
+    )
+
+
+# ---- results -----------------------------------------------------------------------------------
+
+
+class ErrorInfo(BaseModel):
+    type: ErrorType
+    message: str
+
+
+class Timings(BaseModel):
+    queue_wait: int | None = None
+    ttfb: int | None = None
+    dom_content_loaded: int | None = None
+    load: int | None = None
+    total: int | None = None
+
+
+class AnalyticsHit(BaseModel):
+    vendor: str
+    id: str | None = None
+    event: str | None = None
+
+
+class SessionResult(BaseModel):
+    index: int
+    url: str
+    status: SessionStatus
+    error: ErrorInfo | None = None
+    http_status: int | None = None
+    final_url: str | None = None
+    timings_ms: Timings = Field(default_factory=Timings)
+    bytes_in: int = 0
+    requests: int = 0
+    blocked_requests: int = 0
+    analytics: list[AnalyticsHit] = Field(default_factory=list)
+    console_errors: list[str] = Field(default_factory=list)
+    screenshot_url: str | None = None
+    attempts: int = 0
+
+
+class Progress(BaseModel):
+    total: int
+    queued: int
+    running: int
+    ok: int
+    failed: int
+    cancelled: int
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+    status: JobStatus
+    sessions: int
+
+
+class JobSummary(BaseModel):
+    job_id: str
+    status: JobStatus
+    priority: Priority
+    created_at: datetime
+    finished_at: datetime | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    progress: Progress
+
+
+class JobView(JobSummary):
+    started_at: datetime | None = None
+    sessions: list[SessionResult]
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+    next_cursor: str | None = None
+
+
+class PriorityDepth(BaseModel):
+    high: int
+    normal: int
+    low: int
+
+
+class HealthView(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    queue_depth: int
+    queue_depth_by_priority: PriorityDepth
+    running_sessions: int
+    workers: int
+    capacity: int
+    dead_letters: int
+
+
+class ApiErrorBody(BaseModel):
+    type: str
+    message: str
+    field: str | None = None
+
+
+class ApiError(BaseModel):
+    error: ApiErrorBody

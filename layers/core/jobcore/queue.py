@@ -1,0 +1,281 @@
+"""The job plane's write side: enqueue, claim, renew, complete (fenced write + ack), hand back,
+recover stalled entries, cancel.
+
+A job is a hash; each session is one entry in its priority's stream; workers read
+through one consumer group. A claimed entry is leased: its idle time in the
+group's pending list is the lease, and renewing resets it. The entry id is the
+fencing token: recovery moves a session to a new entry, so a worker that lost
+its lease can no longer write. Every state change is one Lua script (atomic).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import redis
+
+from jobcore import keys
+from jobcore.constants import PRIORITY_ORDER, DeadLetterReason, Priority, SessionStatus
+from jobcore.errors import (
+    ErrorType,
+    JobNotFoundError,
+    QueueFullError,
+    QuotaExceededError,
+    StoreUnavailableError,
+)
+from jobcore.models import JobRequest, SessionResult, SessionSpec
+from jobcore.redis_conn import store_errors
+from jobcore.settings import Settings
+from jobcore.spec_secrets import join_secrets, split_secrets
+
+
+def _load_script(name: str) -> str:
+    lua = resources.files("jobcore") / "lua"
+    return (lua / "common.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A claimed session: what the worker runs, and the fencing token it writes back with."""
+
+    entry_id: str
+    priority: Priority
+    job_id: str
+    index: int
+    tenant: str
+    attempt: int
+    enqueued_ms: int
+    spec: SessionSpec
+
+    @property
+    def stream(self) -> str:
+        return keys.stream(self.priority)
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    requeued: int = 0
+    dead_lettered: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+
+
+DEAD_LETTER_ERRORS: dict[DeadLetterReason, tuple[ErrorType, str]] = {
+    DeadLetterReason.WORKER_DIED: (
+        ErrorType.BROWSER_CRASH,
+        "the worker running this session stopped responding on every attempt; dead-lettered",
+    ),
+    DeadLetterReason.TIMEOUT: (
+        ErrorType.SESSION_TIMEOUT,
+        "this session outlived its lease on every attempt though its worker was alive; dead-lettered",
+    ),
+}
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+class JobQueue:
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.r = client
+        self.settings = settings
+        self._enqueue = client.register_script(_load_script("enqueue"))
+        self._claim = client.register_script(_load_script("claim"))
+        self._renew = client.register_script(_load_script("renew"))
+        self._complete = client.register_script(_load_script("complete"))
+        self._handback = client.register_script(_load_script("handback"))
+        self._reap = client.register_script(_load_script("reap"))
+        self._cancel = client.register_script(_load_script("cancel"))
+        self._replicas_checked_at = 0.0
+        self._replicas = 0
+
+    # ---- submit side --------------------------------------------------------------------------
+
+    def enqueue(self, tenant: str, request: JobRequest, job_id: str | None = None) -> str:
+        """Store the job and queue its sessions; returns the job id once the write is durable."""
+        job_id = job_id or new_job_id()
+        keys.check_tenant(tenant)
+        now = time.time()
+        sealed = [split_secrets(spec) for spec in request.sessions]
+        args: list[Any] = [
+            keys.PREFIX, keys.GROUP, job_id, tenant, request.priority.value, repr(now), int(now * 1000),
+            len(sealed), json.dumps(request.labels), self.settings.max_backlog, self.settings.tenant_quota,
+        ]  # fmt: skip
+        args += [masked for masked, _ in sealed] + [secret for _, secret in sealed]
+        job_key, _, spec_key, sec_key = keys.job_keys(job_id)
+        script_keys = [job_key, spec_key, sec_key, keys.stream(request.priority), keys.tenant_jobs(tenant)]
+        with store_errors():
+            reply = self._enqueue(keys=script_keys, args=args)
+        outcome = reply[0]
+        retry = self.settings.retry_after_s
+        if outcome == "full":
+            raise QueueFullError(f"the queue is full ({reply[1]} sessions waiting); try again later", retry)
+        if outcome == "quota":
+            raise QuotaExceededError(
+                f"tenant {tenant} already has {reply[1]} sessions queued; its quota is "
+                f"{self.settings.tenant_quota}", retry,
+            )  # fmt: skip
+        if outcome == "exists":
+            raise StoreUnavailableError(f"job id {job_id} already exists")
+        self._wait_durable(tenant, job_id, request.priority)
+        return job_id
+
+    def _wait_durable(self, tenant: str, job_id: str, priority: Priority) -> None:
+        """WAIT for a replica where one exists; undo the job when none acknowledged it in time."""
+        if time.monotonic() - self._replicas_checked_at > 30:
+            with store_errors():
+                info = self.r.info("replication")
+            self._replicas = int(info.get("connected_slaves", 0))
+            self._replicas_checked_at = time.monotonic()
+        if self._replicas == 0:
+            return
+        with store_errors():
+            acked = int(self.r.wait(1, self.settings.redis_wait_timeout_ms))  # type: ignore[no-untyped-call]
+        if acked < 1:
+            self.cancel(tenant, job_id)
+            raise StoreUnavailableError("the job could not be replicated in time; nothing was queued")
+
+    def cancel(self, tenant: str, job_id: str) -> int:
+        """Cancel the sessions that have not started; returns how many."""
+        with store_errors():
+            priority = self.r.hget(keys.job(job_id), "priority")
+            if priority is None:
+                raise JobNotFoundError(job_id)
+            count = int(
+                self._cancel(
+                    keys=[keys.job(job_id), keys.stream(str(priority))],
+                    args=[keys.PREFIX, job_id, tenant, repr(time.time()), self.settings.job_ttl_s, priority],
+                )
+            )
+        if count < 0:
+            raise JobNotFoundError(job_id)
+        return count
+
+    # ---- worker side --------------------------------------------------------------------------
+
+    def claim(self, consumer: str, count: int = 1) -> list[Lease]:
+        """Claim up to `count` sessions, highest priority first."""
+        with store_errors():
+            flat = self._claim(
+                keys=list(keys.STREAMS),
+                args=[keys.PREFIX, keys.GROUP, consumer, count, repr(time.time()), *PRIORITY_ORDER],
+            )
+        leases = []
+        for k in range(0, len(flat), 9):
+            entry_id, priority, job_id, idx, tenant, attempt, enq_ms, spec, secret = flat[k : k + 9]
+            leases.append(
+                Lease(
+                    entry_id=entry_id, priority=Priority(priority), job_id=job_id, index=int(idx),
+                    tenant=tenant, attempt=int(attempt), enqueued_ms=int(enq_ms),
+                    spec=join_secrets(spec, secret),
+                )  # fmt: skip
+            )
+        return leases
+
+    def renew(self, consumer: str, leases: list[Lease]) -> list[bool]:
+        """Reset the lease of each session; False where the lease was lost (recovered elsewhere)."""
+        if not leases:
+            return []
+        args: list[Any] = [keys.PREFIX, keys.GROUP, consumer]
+        for lease in leases:
+            args += [lease.entry_id, lease.job_id, lease.index]
+        with store_errors():
+            flags = self._renew(keys=[lease.stream for lease in leases], args=args)
+        return [bool(int(f)) for f in flags]
+
+    def complete(self, lease: Lease, result: SessionResult) -> bool:
+        """Write the session's result and ack it, fenced: False when the lease was lost."""
+        if result.status not in (SessionStatus.OK, SessionStatus.FAILED):
+            raise ValueError(f"a worker ends a session as ok or failed, not {result.status}")
+        payload = result.model_copy(update={"index": lease.index, "attempts": lease.attempt})
+        with store_errors():
+            done = self._complete(
+                keys=[lease.stream, keys.job(lease.job_id)],
+                args=[
+                    keys.PREFIX, keys.GROUP, lease.entry_id, lease.job_id, lease.index, result.status.value,
+                    payload.model_dump_json(), repr(time.time()), self.settings.job_ttl_s,
+                ],  # fmt: skip
+            )
+        return bool(int(done))
+
+    def hand_back(self, lease: Lease) -> bool:
+        """Return a claimed session to the queue without counting the attempt."""
+        now = time.time()
+        with store_errors():
+            done = self._handback(
+                keys=[lease.stream, keys.job(lease.job_id)],
+                args=[
+                    keys.PREFIX, keys.GROUP, lease.entry_id, lease.job_id, lease.index, repr(now),
+                    int(now * 1000), self.settings.job_ttl_s, lease.priority.value,
+                ],  # fmt: skip
+            )
+        return bool(int(done))
+
+    # ---- recovery (the reaper) ----------------------------------------------------------------
+
+    def recover_stalled(self, batch: int = 200) -> RecoveryReport:
+        """Re-queue sessions whose lease expired (attempt + 1), or dead-letter them past the limit."""
+        counts = {"requeued": 0, "dead": 0, "cancelled": 0, "skip": 0}
+        min_idle = self.settings.lease_ms
+        with store_errors():
+            live = self.live_workers()
+            for priority in PRIORITY_ORDER:
+                stream = keys.stream(priority)
+                try:
+                    pending = self.r.xpending_range(stream, keys.GROUP, "-", "+", batch, idle=min_idle)
+                except redis.ResponseError as exc:
+                    if "NOGROUP" in str(exc):
+                        continue
+                    raise
+                for item in pending:
+                    reason = DeadLetterReason.TIMEOUT if item["consumer"] in live else DeadLetterReason.WORKER_DIED
+                    error_type, message = DEAD_LETTER_ERRORS[reason]
+                    now = time.time()
+                    outcome = self._reap(
+                        keys=[stream, keys.DEAD_LETTER],
+                        args=[
+                            keys.PREFIX, keys.GROUP, item["message_id"], min_idle, self.settings.max_attempts,
+                            reason.value, error_type.value, message, repr(now), int(now * 1000),
+                            self.settings.job_ttl_s, priority.value,
+                        ],  # fmt: skip
+                    )
+                    counts[str(outcome)] += 1
+        return RecoveryReport(
+            requeued=counts["requeued"], dead_lettered=counts["dead"],
+            cancelled=counts["cancelled"], skipped=counts["skip"],
+        )  # fmt: skip
+
+    # ---- worker registry ----------------------------------------------------------------------
+
+    def heartbeat(self, worker_id: str, active: int, capacity: int, ttl_s: float | None = None) -> None:
+        """Announce a live worker with its load; it counts as live until `ttl_s` from now."""
+        ttl = ttl_s if ttl_s is not None else max(self.settings.lease_s, 10)
+        beat = json.dumps({"active": active, "capacity": capacity, "expires": time.time() + ttl})
+        with store_errors():
+            self.r.hset(keys.WORKERS, worker_id, beat)
+
+    def retire_worker(self, worker_id: str) -> None:
+        with store_errors():
+            self.r.hdel(keys.WORKERS, worker_id)
+
+    def live_workers(self) -> dict[str, dict[str, float]]:
+        raw: dict[str, str] = self.r.hgetall(keys.WORKERS)  # type: ignore[assignment]
+        return parse_workers(raw, time.time())
+
+
+def parse_workers(raw: dict[str, str], now: float) -> dict[str, dict[str, float]]:
+    live = {}
+    for worker_id, text in raw.items():
+        try:
+            beat = json.loads(text)
+        except ValueError:
+            continue
+        if float(beat.get("expires", 0)) > now:
+            live[worker_id] = beat
+    return live

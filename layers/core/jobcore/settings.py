@@ -1,0 +1,127 @@
+"""The one settings model. Every field is the environment variable TRAFFIC_TOOL_<NAME>.
+
+Read once per process (cold start for a Lambda) and validated then, so a bad
+value fails loudly at start rather than on the first request.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jobcore.constants import ENV_PREFIX
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_cidrs(text: str) -> tuple[IPNetwork, ...]:
+    """Parse a comma-separated list of CIDRs; a bare address means a single host."""
+    nets: list[IPNetwork] = []
+    for raw in text.split(","):
+        item = raw.strip()
+        if item:
+            nets.append(ipaddress.ip_network(item, strict=False))
+    return tuple(nets)
+
+
+def parse_tokens(text: str) -> dict[str, str]:
+    """Parse `tenant=token,tenant2=token2` into {tenant: token}."""
+    pairs: dict[str, str] = {}
+    for raw in text.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        tenant, sep, token = item.partition("=")
+        if not sep or not tenant.strip() or not token.strip():
+            raise ValueError(f"tokens entry {item.split('=')[0]!r}… must look like tenant=token")
+        pairs[tenant.strip()] = token.strip()
+    return pairs
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Redis job plane
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_auth_secret_name: str = Field(
+        default="", description="AWS: Secrets Manager secret whose `token` field is the Redis AUTH token"
+    )
+    redis_socket_timeout_s: float = 5.0
+    redis_wait_timeout_ms: int = Field(default=500, ge=0)
+    lease_s: int = Field(default=30, ge=2, description="a claimed session is stalled when not renewed for this long")
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="TTL of finished job records in Redis")
+    archive_age_s: int = Field(default=24 * 3600, ge=0)
+
+    # admission control
+    max_backlog: int = Field(default=100_000, ge=1, description="queued sessions fleet-wide before 429")
+    tenant_quota: int = Field(default=20_000, ge=1, description="queued sessions per tenant before 429")
+    retry_after_s: int = Field(default=10, ge=1)
+
+    # auth: local stack only (`tenant=token,…`); in AWS the tokens secret holds SHA-256 hashes
+    tokens: str = ""
+    tokens_secret_name: str = ""
+    tokens_cache_s: int = 300
+
+    # egress guard: CIDRs exempt from the guard (empty in production)
+    allow_targets: str = ""
+
+    # API
+    enable_swagger: bool = False
+
+    # clients (CLI)
+    api_url: str = "http://127.0.0.1:8080"
+    token: str = ""
+
+    # worker
+    chromium_path: str = "/usr/lib/chromium/chromium-headless-shell"
+    chromium_headful_path: str = "/usr/bin/chromium"
+    sessions_per_worker: int = Field(default=4, ge=1, le=64)
+    headful: bool = False
+    offline_dns: bool = Field(
+        default=False, description="tests and the local stack only: Chromium resolves nothing but loopback"
+    )
+    bucket: str = ""
+    browsers_per_worker: int = Field(default=2, ge=1, le=16, description="long-lived browsers per worker process")
+    browser_max_sessions: int = Field(default=200, ge=1, description="a browser is retired after this many sessions")
+    browser_max_rss_mb: int = Field(default=1500, ge=100, description="a browser is retired above this RSS (MB)")
+    renderer_heap_mb: int = Field(default=512, ge=64, description="V8 heap cap per renderer: memory bombs crash early")
+    session_grace_s: float = Field(default=5.0, ge=0.5, description="watchdog grace past a session's timeout_s")
+    stop_timeout_s: float = Field(default=25.0, ge=1.0, description="SIGTERM: finish or hand back within this")
+    heartbeat_s: float = Field(default=5.0, gt=0)
+    claim_poll_s: float = Field(default=0.5, gt=0, description="idle wait between empty claims")
+    analytics_wait_ms: int = Field(default=3000, ge=0, description="expect.analytics: wait this long for a hit")
+    reaper_interval_s: float = Field(default=30.0, gt=0, description="orphaned Chrome processes reaped this often")
+    user_agent_token: str = Field(default="traffic-tool/0.1", description="appended to Chromium's own user agent")
+    screenshot_prefix: str = "screenshots"
+
+    @field_validator("allow_targets")
+    @classmethod
+    def _check_cidrs(cls, value: str) -> str:
+        parse_cidrs(value)
+        return value
+
+    @field_validator("tokens")
+    @classmethod
+    def _check_tokens(cls, value: str) -> str:
+        parse_tokens(value)
+        return value
+
+    @cached_property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_cidrs(self.allow_targets)
+
+    @cached_property
+    def token_map(self) -> dict[str, str]:
+        return parse_tokens(self.tokens)
+
+    @property
+    def lease_ms(self) -> int:
+        return self.lease_s * 1000
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,156 @@
+"""The job plane's read side: job views, a tenant's job list, and fleet figures for /health."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import redis
+
+from jobcore import keys
+from jobcore.constants import PRIORITY_ORDER, JobStatus, Priority, SessionStatus
+from jobcore.errors import JobNotFoundError
+from jobcore.models import (
+    HealthView,
+    JobList,
+    JobSummary,
+    JobView,
+    PriorityDepth,
+    Progress,
+    SessionResult,
+)
+from jobcore.queue import parse_workers
+from jobcore.redis_conn import store_errors
+
+
+class ArchiveReader(Protocol):
+    """Where finished jobs are read back from after their Redis record expired (S3 in AWS)."""
+
+    def read(self, tenant: str, job_id: str) -> JobView | None: ...
+
+
+def _ts(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+
+def derive_status(meta: dict[str, str]) -> JobStatus:
+    """Job status from its counters: the one rule, used by the API, the reaper and the CLI."""
+    if meta.get("cancel_requested"):
+        return JobStatus.CANCELLED
+    if int(meta.get("queued", 0)) + int(meta.get("running", 0)) == 0:
+        return JobStatus.COMPLETED
+    if meta.get("started_at"):
+        return JobStatus.RUNNING
+    return JobStatus.QUEUED
+
+
+def _progress(meta: dict[str, str]) -> Progress:
+    return Progress(**{f: int(meta.get(f, 0)) for f in ("total", "queued", "running", "ok", "failed", "cancelled")})
+
+
+def _summary(job_id: str, meta: dict[str, str]) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "status": derive_status(meta),
+        "priority": Priority(meta["priority"]),
+        "created_at": _ts(meta["created_at"]),
+        "finished_at": _ts(meta.get("finished_at")),
+        "labels": json.loads(meta.get("labels") or "{}"),
+        "progress": _progress(meta),
+    }
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, archive: ArchiveReader | None = None) -> None:
+        self.r = client
+        self.archive = archive
+
+    def get(self, tenant: str, job_id: str) -> JobView:
+        """The job as its tenant sees it; another tenant's job is not found."""
+        with store_errors():
+            pipe = self.r.pipeline(transaction=True)
+            pipe.hgetall(keys.job(job_id))
+            pipe.hgetall(keys.results(job_id))
+            meta, results = pipe.execute()
+        if not meta:
+            archived = self.archive.read(tenant, job_id) if self.archive is not None else None
+            if archived is None:
+                raise JobNotFoundError(job_id)
+            return archived
+        if meta.get("tenant") != tenant:
+            raise JobNotFoundError(job_id)
+        total = int(meta["total"])
+        missing = [i for i in range(total) if str(i) not in results]
+        specs: list[str | None] = []
+        if missing:
+            with store_errors():
+                specs = self.r.hmget(keys.specs(job_id), [str(i) for i in missing])  # type: ignore[assignment]
+        open_specs = dict(zip(missing, specs, strict=True))
+        sessions = []
+        for i in range(total):
+            if str(i) in results:
+                sessions.append(SessionResult.model_validate_json(results[str(i)]))
+                continue
+            spec = open_specs.get(i)
+            sessions.append(
+                SessionResult(
+                    index=i,
+                    url=json.loads(spec)["url"] if spec else "",
+                    status=SessionStatus(meta.get(f"s:{i}", SessionStatus.QUEUED)),
+                    attempts=int(meta.get(f"a:{i}", 0)),
+                )
+            )
+        return JobView(**_summary(job_id, meta), started_at=_ts(meta.get("started_at")), sessions=sessions)
+
+    def list_jobs(self, tenant: str, cursor: str | None = None, limit: int = 20) -> JobList:
+        """The tenant's jobs, newest first; `cursor` continues where the last page ended."""
+        upper: str = "+inf"
+        if cursor:
+            try:
+                upper = f"({float(cursor)!r}"
+            except ValueError as exc:
+                raise ValueError("cursor is not one this API returned") from exc
+        with store_errors():
+            page = self.r.zrevrangebyscore(
+                keys.tenant_jobs(tenant), upper, "-inf", start=0, num=limit + 1, withscores=True
+            )
+            pipe = self.r.pipeline(transaction=False)
+            for job_id, _ in page[:limit]:
+                pipe.hmget(keys.job(job_id), "tenant", "priority", "created_at", "finished_at", "labels",
+                           "started_at", "cancel_requested", "total", "queued", "running", "ok", "failed",
+                           "cancelled")  # fmt: skip
+            rows = pipe.execute()
+        fields = ("tenant", "priority", "created_at", "finished_at", "labels", "started_at",
+                  "cancel_requested", "total", "queued", "running", "ok", "failed", "cancelled")  # fmt: skip
+        jobs = []
+        for (job_id, _), row in zip(page[:limit], rows, strict=True):
+            meta = {k: v for k, v in zip(fields, row, strict=True) if v is not None}
+            if meta.get("tenant") == tenant:  # expired records drop out of the page
+                jobs.append(JobSummary(**_summary(job_id, meta)))
+        next_cursor = repr(page[limit - 1][1]) if len(page) > limit else None
+        return JobList(jobs=jobs, next_cursor=next_cursor)
+
+    def health(self) -> HealthView:
+        """Fleet-wide figures from one pipelined round trip."""
+        with store_errors():
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hgetall(keys.STATS)
+            pipe.hgetall(keys.WORKERS)
+            pipe.xlen(keys.DEAD_LETTER)
+            stats, workers_raw, dead = pipe.execute()
+        workers = parse_workers(workers_raw, time.time())
+        depth = {p.value: max(0, int(stats.get(f"backlog:{p.value}", 0))) for p in PRIORITY_ORDER}
+        capacity = sum(int(w.get("capacity", 0)) for w in workers.values())
+        backlog = sum(depth.values())
+        status = "degraded" if backlog > 0 and not workers else "ok"
+        return HealthView(
+            status=status,
+            queue_depth=backlog,
+            queue_depth_by_priority=PriorityDepth(**depth),
+            running_sessions=max(0, int(stats.get("running", 0))),
+            workers=len(workers),
+            capacity=capacity,
+            dead_letters=int(dead),
+        )

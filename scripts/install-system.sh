@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the system and its tests need: the same browser packages the worker image ships.
+set -euo pipefail
+packages=(redis-server chromium chromium-headless-shell xvfb fonts-noto fonts-noto-cjk iproute2 util-linux procps)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian enables and starts a system-wide redis-server; the project starts its own.
+$SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from jobcore.queue import JobQueue
+from jobcore.redis_conn import connect
+from jobcore.settings import Settings
+from jobcore.store import JobStore
+from tests.support.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def settings(redis_server: RedisServer) -> Settings:
+    return Settings(redis_url=redis_server.url, allow_targets="127.0.0.1/32", lease_s=2)
+
+
+@pytest.fixture
+def r(redis_server: RedisServer, settings: Settings) -> Iterator[redis.Redis]:
+    client = connect(settings)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def queue(r: redis.Redis, settings: Settings) -> JobQueue:
+    return JobQueue(r, settings)
+
+
+@pytest.fixture
+def store(r: redis.Redis) -> JobStore:
+    return JobStore(r)
