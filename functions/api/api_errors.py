@@ -34,6 +34,17 @@ def error_response(
     )
 
 
+def proxy_error(status: int, type_: str, message: str) -> dict[str, Any]:
+    """An error as an API Gateway proxy response, for answers given before the resolver runs."""
+    body = ApiError(error=ApiErrorBody(type=type_, message=message))
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": body.model_dump_json(exclude_none=True),
+        "isBase64Encoded": False,
+    }
+
+
 def describe_validation(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
     """One readable line naming the first bad field, e.g. `sessions[0].url: Field required`."""
     if not errors:
@@ -86,5 +97,9 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(StoreUnavailableError)
     def _unavailable(exc: StoreUnavailableError) -> Response[Any]:
         logger.error("job store unavailable", extra={"reason": str(exc)})
-        return error_response(503, "unavailable", "the job store is unavailable; nothing was changed",
-                              headers={"Retry-After": "5"})  # fmt: skip
+        return error_response(
+            503,
+            "unavailable",
+            "the job store is unavailable; nothing was changed",
+            headers={"Retry-After": "5"},
+        )

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
+import api_service
+from api_errors import proxy_error, register_error_handlers
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import api_service
-from api_errors import error_response, register_error_handlers
 from jobcore import limits
-from jobcore.errors import JobNotFoundError, StoreUnavailableError
+from jobcore.errors import JobNotFoundError
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 
 logger = Logger()
@@ -29,15 +28,13 @@ if api_service.settings().enable_swagger:
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the id POST /jobs returned")]
 
 
-def body_limit(app: APIGatewayRestResolver, next_middleware: Callable[..., Response[Any]]) -> Response[Any]:
-    body = app.current_event.body or ""
-    size = len(base64.b64decode(body)) if app.current_event.is_base64_encoded else len(body.encode())
+def oversized_body(event: dict[str, Any]) -> str | None:
+    """Checked before routing: validation would otherwise parse a body of any size first."""
+    body = event.get("body") or ""
+    size = len(base64.b64decode(body)) if event.get("isBase64Encoded") else len(body.encode())
     if size > limits.MAX_BODY_BYTES:
-        return error_response(413, "body_too_large", f"the body is {size} bytes; at most {limits.MAX_BODY_BYTES}")
-    return next_middleware(app)
-
-
-app.use(middlewares=[body_limit])
+        return f"the request body is {size} bytes; at most {limits.MAX_BODY_BYTES} bytes are accepted"
+    return None
 
 
 def tenant() -> str:
@@ -49,14 +46,17 @@ def tenant() -> str:
 
 
 @app.post("/jobs", summary="Submit a job", responses={202: {"description": "accepted"}})
-@tracer.capture_method
 def create_job(
-    request: JobRequest,
+    request: Annotated[JobRequest, Body()],
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
 ) -> Response[JobAccepted]:
     accepted = api_service.service().submit(tenant(), request, idempotency_key)
-    return Response(HTTPStatus.ACCEPTED, content_types.APPLICATION_JSON, accepted,
-                    headers={"Location": f"/jobs/{accepted.job_id}"})  # fmt: skip
+    return Response(
+        HTTPStatus.ACCEPTED,
+        content_types.APPLICATION_JSON,
+        accepted,
+        headers={"Location": f"/jobs/{accepted.job_id}"},
+    )
 
 
 @app.get("/jobs", summary="The tenant's recent jobs, newest first")
@@ -79,10 +79,7 @@ def cancel_job(job_id: JobId) -> JobView:
 
 @app.get("/health", summary="Fleet-wide figures; 503 when the fleet cannot serve")
 def health() -> Response[HealthView]:
-    try:
-        view = api_service.service().health()
-    except StoreUnavailableError:
-        return error_response(503, "unavailable", "the job store (Redis) is unreachable")
+    view = api_service.service().health()  # Redis unreachable: StoreUnavailableError → 503
     status = HTTPStatus.OK if view.status == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
     return Response(status, content_types.APPLICATION_JSON, view)
 
@@ -90,5 +87,8 @@ def health() -> Response[HealthView]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    too_big = oversized_body(event)
+    if too_big is not None:
+        return proxy_error(413, "body_too_large", too_big)
     api_service.service().register_lambda_context(context)
     return app.resolve(event, context)

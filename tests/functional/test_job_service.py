@@ -31,7 +31,9 @@ def queued(r: redis.Redis) -> int:
 
 
 def test_a_refused_target_queues_nothing(service: JobService, r: redis.Redis) -> None:
-    body = JobRequest.model_validate({"sessions": [{"url": "http://127.0.0.1:9/"}, {"url": "http://10.0.0.1/"}]})
+    body = JobRequest.model_validate(
+        {"sessions": [{"url": "http://127.0.0.1:9/"}, {"url": "http://10.0.0.1/"}]}
+    )
     with pytest.raises(TargetBlockedError, match=r"sessions\[1\]\.url: 10\.0\.0\.1 is a private address"):
         service.submit("t", body)
     assert queued(r) == 0
@@ -41,7 +43,7 @@ def test_the_proxy_address_is_guarded_too(service: JobService) -> None:
     body = JobRequest.model_validate(
         {"sessions": [{"url": "http://127.0.0.1:9/", "proxy": {"server": "http://169.254.169.254:80"}}]}
     )
-    with pytest.raises(TargetBlockedError, match="proxy.server.*metadata"):
+    with pytest.raises(TargetBlockedError, match=r"proxy\.server.*metadata"):
         service.submit("t", body)
 
 
@@ -57,7 +59,9 @@ def test_the_same_key_with_another_body_is_refused(service: JobService, r: redis
     with pytest.raises(IdempotencyConflictError):
         service.submit("t", request(url="http://127.0.0.1:9/other"), "key-2")
     with pytest.raises(IdempotencyConflictError):  # a different secret is a different body too
-        service.submit("t", request(password="a"), "key-3") and service.submit("t", request(password="b"), "key-3")
+        service.submit("t", request(password="a"), "key-3") and service.submit(
+            "t", request(password="b"), "key-3"
+        )
     assert service.submit("t", request(), "key-2").job_id == first.job_id
 
 
@@ -67,7 +71,9 @@ def test_keys_are_scoped_per_tenant(service: JobService) -> None:
     assert a.job_id != b.job_id
 
 
-def test_a_failed_submit_does_not_burn_the_key(service: JobService, r: redis.Redis, settings: Settings) -> None:
+def test_a_failed_submit_does_not_burn_the_key(
+    service: JobService, r: redis.Redis, settings: Settings
+) -> None:
     tight = JobService(r, settings.model_copy(update={"max_backlog": 1}))
     with pytest.raises(Exception, match="queue is full"):
         tight.submit("t", request(n=2), "key-4")
@@ -82,8 +88,12 @@ def test_idempotency_records_live_under_the_hash_tag(service: JobService, r: red
 
 
 def test_stored_specs_hold_no_secrets(service: JobService, r: redis.Redis) -> None:
-    reply = service.submit("t", request(url="http://user:canary-url-pw@127.0.0.1:9/", password="canary-proxy-pw"))
-    stored = " ".join(r.hvals(keys.specs(reply.job_id))) + " ".join(str(v) for v in r.hvals(keys.job(reply.job_id)))
+    reply = service.submit(
+        "t", request(url="http://user:canary-url-pw@127.0.0.1:9/", password="canary-proxy-pw")
+    )
+    stored = " ".join(r.hvals(keys.specs(reply.job_id))) + " ".join(
+        str(v) for v in r.hvals(keys.job(reply.job_id))
+    )
     assert "canary" not in stored
     view = service.get("t", reply.job_id)
     assert "canary" not in view.model_dump_json()

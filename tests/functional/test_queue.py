@@ -36,7 +36,14 @@ def test_a_job_becomes_one_stream_entry_per_session(queue: JobQueue, store: JobS
     assert r.xlen(keys.stream("low")) == 3
     view = store.get("tenant-a", job_id)
     assert view.status == JobStatus.QUEUED
-    assert view.progress.model_dump() == {"total": 3, "queued": 3, "running": 0, "ok": 0, "failed": 0, "cancelled": 0}
+    assert view.progress.model_dump() == {
+        "total": 3,
+        "queued": 3,
+        "running": 0,
+        "ok": 0,
+        "failed": 0,
+        "cancelled": 0,
+    }
     assert [s.status for s in view.sessions] == [SessionStatus.QUEUED] * 3
     assert store.health().queue_depth_by_priority.low == 3
 
@@ -49,8 +56,12 @@ def test_claims_serve_high_priority_first(queue: JobQueue) -> None:
     assert order == [high, high, normal, normal, low]
 
 
-def test_complete_writes_the_result_and_finishes_the_job(queue: JobQueue, store: JobStore, r: redis.Redis) -> None:
-    job_id = queue.enqueue("t", job(1, proxy={"server": "http://127.0.0.1:3128", "username": "u", "password": "pw"}))
+def test_complete_writes_the_result_and_finishes_the_job(
+    queue: JobQueue, store: JobStore, r: redis.Redis
+) -> None:
+    job_id = queue.enqueue(
+        "t", job(1, proxy={"server": "http://127.0.0.1:3128", "username": "u", "password": "pw"})
+    )
     [lease] = queue.claim("w1")
     assert lease.spec.proxy is not None and lease.spec.proxy.password is not None
     assert lease.spec.proxy.password.get_secret_value() == "pw"
@@ -66,7 +77,9 @@ def test_complete_writes_the_result_and_finishes_the_job(queue: JobQueue, store:
     assert r.zscore(keys.FINISHED, job_id) is not None
 
 
-def test_a_worker_that_lost_its_lease_cannot_write(queue: JobQueue, store: JobStore, settings: Settings) -> None:
+def test_a_worker_that_lost_its_lease_cannot_write(
+    queue: JobQueue, store: JobStore, settings: Settings
+) -> None:
     # Given a session whose worker stalled past its lease, and the retry that another worker ran
     job_id = queue.enqueue("t", job(1))
     [stale] = queue.claim("w-paused")
@@ -146,7 +159,10 @@ def test_two_overlapping_recoveries_requeue_each_session_once(
     assert len(queue.claim("died", 40)) == 40
     wait_past_lease(settings)
     reports = []
-    reapers = [threading.Thread(target=lambda: reports.append(JobQueue(r, settings).recover_stalled())) for _ in range(2)]
+    reapers = [
+        threading.Thread(target=lambda: reports.append(JobQueue(r, settings).recover_stalled()))
+        for _ in range(2)
+    ]
     for t in reapers:
         t.start()
     for t in reapers:
@@ -195,9 +211,12 @@ def test_failed_results_keep_their_error(queue: JobQueue, store: JobStore) -> No
     job_id = queue.enqueue("t", job(1))
     [lease] = queue.claim("w1")
     failed = SessionResult(
-        index=0, url="http://127.0.0.1:9/0", status=SessionStatus.FAILED,
-        error=ErrorInfo(type="http_error", message="404 Not Found"), http_status=404,
-    )  # fmt: skip
+        index=0,
+        url="http://127.0.0.1:9/0",
+        status=SessionStatus.FAILED,
+        error=ErrorInfo(type="http_error", message="404 Not Found"),
+        http_status=404,
+    )
     assert queue.complete(lease, failed)
     session = store.get("t", job_id).sessions[0]
     assert session.error is not None and session.error.type == "http_error"

@@ -76,9 +76,19 @@ def test_denied_targets_are_refused_with_a_reason(url: str, reason: str) -> None
     assert reason in caught.value.reason
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/page", "http://2130706433/", "http://127.1/", "http://0x7f.0.0.1/"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/page", "https://127.0.0.1/", "http://[::ffff:127.0.0.1]/"]
+)
 def test_the_allow_list_admits_exactly_its_cidrs(url: str) -> None:
-    assert LOOPBACK_ONLY.check_url(url) == [ipaddress.ip_address("127.0.0.1")]
+    assert LOOPBACK_ONLY.check_url(url)
+
+
+@pytest.mark.parametrize(
+    "host", ["2130706433", "0177.0.0.1", "127.1", "0x7f.0.0.1", "127.0.0.1.", "127.000.0.1"]
+)
+def test_odd_spellings_of_an_allowed_address_are_refused(host: str) -> None:
+    with pytest.raises(TargetBlockedError, match="non-canonical IPv4 spelling"):
+        LOOPBACK_ONLY.check_url(f"http://{host}/")
 
 
 def test_without_an_allow_list_loopback_is_refused() -> None:

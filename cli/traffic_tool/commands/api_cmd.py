@@ -41,7 +41,9 @@ def api(
 
     settings = configure_environment(tokens=tokens, allow_targets=allow_targets, redis_url=redis_url)
     if not settings.token_map:
-        err.print("[yellow]warning:[/yellow] no tokens configured (--tokens tenant=token); every request gets 403")
+        err.print(
+            "[yellow]warning:[/yellow] no tokens configured (--tokens tenant=token); every request gets 403"
+        )
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "traffic-tool-api")
     try:

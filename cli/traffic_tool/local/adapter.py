@@ -61,7 +61,9 @@ class LocalApi:
         auth_code_uri, auth_handler = load_authorizer(path)
         self.authorizer = load_handler(project_root, auth_code_uri, auth_handler)
 
-    def invoke(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def invoke(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(raw_path)
         matched = [(r, m) for r in self.routes if (m := r.pattern.match(parts.path))]
         if not matched:
@@ -82,9 +84,7 @@ class LocalApi:
         for k, values in (result.get("multiValueHeaders") or {}).items():
             out_headers[k] = ", ".join(str(v) for v in values)
         payload = result.get("body") or ""
-        data = (
-            base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
-        )
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else str(payload).encode()
         return int(result.get("statusCode", 502)), out_headers, data
 
     def _authorize(
@@ -106,15 +106,23 @@ class LocalApi:
             return _gateway_error(500, "Internal server error"), {}
         statements = policy.get("policyDocument", {}).get("Statement", [])
         if not any(s.get("Effect") == "Allow" for s in statements):
-            return _gateway_error(403, "User is not authorized to access this resource with an explicit deny"), {}
+            return _gateway_error(
+                403, "User is not authorized to access this resource with an explicit deny"
+            ), {}
         context = dict(policy.get("context") or {})
         context["principalId"] = policy.get("principalId")
         return None, context
 
     def _event(
-        self, route: BoundRoute, method: str, path: str, query: str, params: dict[str, str],
-        headers: dict[str, str], body: bytes,
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        route: BoundRoute,
+        method: str,
+        path: str,
+        query: str,
+        params: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> dict[str, Any]:
         qs = parse_qs(query, keep_blank_values=True)
         request_id = str(uuid.uuid4())
         try:
@@ -142,7 +150,10 @@ class LocalApi:
                 "protocol": "HTTP/1.1",
                 "accountId": "000000000000",
                 "apiId": "local",
-                "identity": {"sourceIp": headers.get("x-forwarded-for", "127.0.0.1"), "userAgent": headers.get("user-agent")},
+                "identity": {
+                    "sourceIp": headers.get("x-forwarded-for", "127.0.0.1"),
+                    "userAgent": headers.get("user-agent"),
+                },
             },
             "body": text if body else None,
             "isBase64Encoded": b64,
@@ -182,7 +193,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.access_log:
             super().log_message(format, *args)
 

@@ -31,7 +31,9 @@ class SessionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-TERMINAL_SESSION_STATUSES: Final = frozenset({SessionStatus.OK, SessionStatus.FAILED, SessionStatus.CANCELLED})
+TERMINAL_SESSION_STATUSES: Final = frozenset(
+    {SessionStatus.OK, SessionStatus.FAILED, SessionStatus.CANCELLED}
+)
 
 
 class DeadLetterReason(StrEnum):

@@ -9,7 +9,7 @@ completed request fails validation (the same bug as powertools-lambda-typescript
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import redis
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -28,7 +28,7 @@ class IdempotencyStore(RedisCachePersistenceLayer):
     def __init__(self, client: redis.Redis) -> None:
         with warnings.catch_warnings():  # the class is being renamed CachePersistenceLayer; same code
             warnings.simplefilter("ignore", DeprecationWarning)
-            super().__init__(client=client)
+            super().__init__(client=cast(Any, client))
 
     def _update_record(self, data_record: DataRecord) -> None:
         item: dict[str, Any] = {

@@ -7,7 +7,7 @@ rather than a silently ignored option. Limits come from `jobcore.limits`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -24,9 +24,19 @@ from jobcore.constants import JobStatus, Priority, SessionStatus
 from jobcore.errors import ErrorType
 
 ResourceType = Literal[
-    "stylesheet", "image", "media", "font", "script", "texttrack", "xhr", "fetch",
-    "eventsource", "websocket", "manifest", "other",
-]  # fmt: skip
+    "stylesheet",
+    "image",
+    "media",
+    "font",
+    "script",
+    "texttrack",
+    "xhr",
+    "fetch",
+    "eventsource",
+    "websocket",
+    "manifest",
+    "other",
+]
 WaitUntil = Literal["commit", "domcontentloaded", "load", "networkidle"]
 Selector = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_SELECTOR_LENGTH)]
 LabelText = Annotated[str, StringConstraints(min_length=1, max_length=limits.MAX_LABEL_LENGTH)]
@@ -148,8 +158,12 @@ class SessionSpec(_Input):
     url: HttpUrlText
     steps: Annotated[list[Step], Field(max_length=limits.MAX_STEPS_PER_SESSION)] = Field(default_factory=list)
     wait_until: WaitUntil = "load"
-    timeout_s: Annotated[int, Field(ge=limits.MIN_TIMEOUT_S, le=limits.MAX_TIMEOUT_S)] = limits.DEFAULT_TIMEOUT_S
-    block: list[ResourceType] = Field(default_factory=lambda: list(limits.DEFAULT_BLOCKED_TYPES))
+    timeout_s: Annotated[int, Field(ge=limits.MIN_TIMEOUT_S, le=limits.MAX_TIMEOUT_S)] = (
+        limits.DEFAULT_TIMEOUT_S
+    )
+    block: list[ResourceType] = Field(
+        default_factory=lambda: cast(list[ResourceType], list(limits.DEFAULT_BLOCKED_TYPES))
+    )
     block_urls: Annotated[list[Selector], Field(max_length=50)] = Field(default_factory=list)
     max_bytes: Annotated[int, Field(ge=1024, le=limits.MAX_MAX_BYTES)] = limits.DEFAULT_MAX_BYTES
     proxy: ProxySpec | None = None

@@ -104,9 +104,18 @@ class JobQueue:
         now = time.time()
         sealed = [split_secrets(spec) for spec in request.sessions]
         args: list[Any] = [
-            keys.PREFIX, keys.GROUP, job_id, tenant, request.priority.value, repr(now), int(now * 1000),
-            len(sealed), json.dumps(request.labels), self.settings.max_backlog, self.settings.tenant_quota,
-        ]  # fmt: skip
+            keys.PREFIX,
+            keys.GROUP,
+            job_id,
+            tenant,
+            request.priority.value,
+            repr(now),
+            int(now * 1000),
+            len(sealed),
+            json.dumps(request.labels),
+            self.settings.max_backlog,
+            self.settings.tenant_quota,
+        ]
         args += [masked for masked, _ in sealed] + [secret for _, secret in sealed]
         job_key, _, spec_key, sec_key = keys.job_keys(job_id)
         script_keys = [job_key, spec_key, sec_key, keys.stream(request.priority), keys.tenant_jobs(tenant)]
@@ -119,8 +128,9 @@ class JobQueue:
         if outcome == "quota":
             raise QuotaExceededError(
                 f"tenant {tenant} already has {reply[1]} sessions queued; its quota is "
-                f"{self.settings.tenant_quota}", retry,
-            )  # fmt: skip
+                f"{self.settings.tenant_quota}",
+                retry,
+            )
         if outcome == "exists":
             raise StoreUnavailableError(f"job id {job_id} already exists")
         self._wait_durable(tenant, job_id, request.priority)
@@ -136,7 +146,7 @@ class JobQueue:
         if self._replicas == 0:
             return
         with store_errors():
-            acked = int(self.r.wait(1, self.settings.redis_wait_timeout_ms))  # type: ignore[no-untyped-call]
+            acked = int(self.r.wait(1, self.settings.redis_wait_timeout_ms))
         if acked < 1:
             self.cancel(tenant, job_id)
             raise StoreUnavailableError("the job could not be replicated in time; nothing was queued")
@@ -171,10 +181,15 @@ class JobQueue:
             entry_id, priority, job_id, idx, tenant, attempt, enq_ms, spec, secret = flat[k : k + 9]
             leases.append(
                 Lease(
-                    entry_id=entry_id, priority=Priority(priority), job_id=job_id, index=int(idx),
-                    tenant=tenant, attempt=int(attempt), enqueued_ms=int(enq_ms),
+                    entry_id=entry_id,
+                    priority=Priority(priority),
+                    job_id=job_id,
+                    index=int(idx),
+                    tenant=tenant,
+                    attempt=int(attempt),
+                    enqueued_ms=int(enq_ms),
                     spec=join_secrets(spec, secret),
-                )  # fmt: skip
+                )
             )
         return leases
 
@@ -198,9 +213,16 @@ class JobQueue:
             done = self._complete(
                 keys=[lease.stream, keys.job(lease.job_id)],
                 args=[
-                    keys.PREFIX, keys.GROUP, lease.entry_id, lease.job_id, lease.index, result.status.value,
-                    payload.model_dump_json(), repr(time.time()), self.settings.job_ttl_s,
-                ],  # fmt: skip
+                    keys.PREFIX,
+                    keys.GROUP,
+                    lease.entry_id,
+                    lease.job_id,
+                    lease.index,
+                    result.status.value,
+                    payload.model_dump_json(),
+                    repr(time.time()),
+                    self.settings.job_ttl_s,
+                ],
             )
         return bool(int(done))
 
@@ -211,9 +233,16 @@ class JobQueue:
             done = self._handback(
                 keys=[lease.stream, keys.job(lease.job_id)],
                 args=[
-                    keys.PREFIX, keys.GROUP, lease.entry_id, lease.job_id, lease.index, repr(now),
-                    int(now * 1000), self.settings.job_ttl_s, lease.priority.value,
-                ],  # fmt: skip
+                    keys.PREFIX,
+                    keys.GROUP,
+                    lease.entry_id,
+                    lease.job_id,
+                    lease.index,
+                    repr(now),
+                    int(now * 1000),
+                    self.settings.job_ttl_s,
+                    lease.priority.value,
+                ],
             )
         return bool(int(done))
 
@@ -234,22 +263,35 @@ class JobQueue:
                         continue
                     raise
                 for item in pending:
-                    reason = DeadLetterReason.TIMEOUT if item["consumer"] in live else DeadLetterReason.WORKER_DIED
+                    reason = (
+                        DeadLetterReason.TIMEOUT if item["consumer"] in live else DeadLetterReason.WORKER_DIED
+                    )
                     error_type, message = DEAD_LETTER_ERRORS[reason]
                     now = time.time()
                     outcome = self._reap(
                         keys=[stream, keys.DEAD_LETTER],
                         args=[
-                            keys.PREFIX, keys.GROUP, item["message_id"], min_idle, self.settings.max_attempts,
-                            reason.value, error_type.value, message, repr(now), int(now * 1000),
-                            self.settings.job_ttl_s, priority.value,
-                        ],  # fmt: skip
+                            keys.PREFIX,
+                            keys.GROUP,
+                            item["message_id"],
+                            min_idle,
+                            self.settings.max_attempts,
+                            reason.value,
+                            error_type.value,
+                            message,
+                            repr(now),
+                            int(now * 1000),
+                            self.settings.job_ttl_s,
+                            priority.value,
+                        ],
                     )
                     counts[str(outcome)] += 1
         return RecoveryReport(
-            requeued=counts["requeued"], dead_lettered=counts["dead"],
-            cancelled=counts["cancelled"], skipped=counts["skip"],
-        )  # fmt: skip
+            requeued=counts["requeued"],
+            dead_lettered=counts["dead"],
+            cancelled=counts["cancelled"],
+            skipped=counts["skip"],
+        )
 
     # ---- worker registry ----------------------------------------------------------------------
 

@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     )
     redis_socket_timeout_s: float = 5.0
     redis_wait_timeout_ms: int = Field(default=500, ge=0)
-    lease_s: int = Field(default=30, ge=2, description="a claimed session is stalled when not renewed for this long")
+    lease_s: int = Field(
+        default=30, ge=2, description="a claimed session is stalled when not renewed for this long"
+    )
     max_attempts: int = Field(default=3, ge=1, le=10)
     job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="TTL of finished job records in Redis")
     archive_age_s: int = Field(default=24 * 3600, ge=0)
@@ -85,17 +87,35 @@ class Settings(BaseSettings):
         default=False, description="tests and the local stack only: Chromium resolves nothing but loopback"
     )
     bucket: str = ""
-    browsers_per_worker: int = Field(default=2, ge=1, le=16, description="long-lived browsers per worker process")
-    browser_max_sessions: int = Field(default=200, ge=1, description="a browser is retired after this many sessions")
-    browser_max_rss_mb: int = Field(default=1500, ge=100, description="a browser is retired above this RSS (MB)")
-    renderer_heap_mb: int = Field(default=512, ge=64, description="V8 heap cap per renderer: memory bombs crash early")
-    session_grace_s: float = Field(default=5.0, ge=0.5, description="watchdog grace past a session's timeout_s")
-    stop_timeout_s: float = Field(default=25.0, ge=1.0, description="SIGTERM: finish or hand back within this")
+    browsers_per_worker: int = Field(
+        default=2, ge=1, le=16, description="long-lived browsers per worker process"
+    )
+    browser_max_sessions: int = Field(
+        default=200, ge=1, description="a browser is retired after this many sessions"
+    )
+    browser_max_rss_mb: int = Field(
+        default=1500, ge=100, description="a browser is retired above this RSS (MB)"
+    )
+    renderer_heap_mb: int = Field(
+        default=512, ge=64, description="V8 heap cap per renderer: memory bombs crash early"
+    )
+    session_grace_s: float = Field(
+        default=5.0, ge=0.5, description="watchdog grace past a session's timeout_s"
+    )
+    stop_timeout_s: float = Field(
+        default=25.0, ge=1.0, description="SIGTERM: finish or hand back within this"
+    )
     heartbeat_s: float = Field(default=5.0, gt=0)
     claim_poll_s: float = Field(default=0.5, gt=0, description="idle wait between empty claims")
-    analytics_wait_ms: int = Field(default=3000, ge=0, description="expect.analytics: wait this long for a hit")
-    reaper_interval_s: float = Field(default=30.0, gt=0, description="orphaned Chrome processes reaped this often")
-    user_agent_token: str = Field(default="traffic-tool/0.1", description="appended to Chromium's own user agent")
+    analytics_wait_ms: int = Field(
+        default=3000, ge=0, description="expect.analytics: wait this long for a hit"
+    )
+    reaper_interval_s: float = Field(
+        default=30.0, gt=0, description="orphaned Chrome processes reaped this often"
+    )
+    user_agent_token: str = Field(
+        default="traffic-tool/0.1", description="appended to Chromium's own user agent"
+    )
     screenshot_prefix: str = "screenshots"
 
     @field_validator("allow_targets")

@@ -47,7 +47,9 @@ def derive_status(meta: dict[str, str]) -> JobStatus:
 
 
 def _progress(meta: dict[str, str]) -> Progress:
-    return Progress(**{f: int(meta.get(f, 0)) for f in ("total", "queued", "running", "ok", "failed", "cancelled")})
+    return Progress(
+        **{f: int(meta.get(f, 0)) for f in ("total", "queued", "running", "ok", "failed", "cancelled")}
+    )
 
 
 def _summary(job_id: str, meta: dict[str, str]) -> dict[str, Any]:
@@ -113,17 +115,43 @@ class JobStore:
             except ValueError as exc:
                 raise ValueError("cursor is not one this API returned") from exc
         with store_errors():
-            page = self.r.zrevrangebyscore(
+            page: list[tuple[str, float]] = self.r.zrevrangebyscore(  # type: ignore[assignment]
                 keys.tenant_jobs(tenant), upper, "-inf", start=0, num=limit + 1, withscores=True
             )
             pipe = self.r.pipeline(transaction=False)
             for job_id, _ in page[:limit]:
-                pipe.hmget(keys.job(job_id), "tenant", "priority", "created_at", "finished_at", "labels",
-                           "started_at", "cancel_requested", "total", "queued", "running", "ok", "failed",
-                           "cancelled")  # fmt: skip
+                pipe.hmget(
+                    keys.job(job_id),
+                    "tenant",
+                    "priority",
+                    "created_at",
+                    "finished_at",
+                    "labels",
+                    "started_at",
+                    "cancel_requested",
+                    "total",
+                    "queued",
+                    "running",
+                    "ok",
+                    "failed",
+                    "cancelled",
+                )
             rows = pipe.execute()
-        fields = ("tenant", "priority", "created_at", "finished_at", "labels", "started_at",
-                  "cancel_requested", "total", "queued", "running", "ok", "failed", "cancelled")  # fmt: skip
+        fields = (
+            "tenant",
+            "priority",
+            "created_at",
+            "finished_at",
+            "labels",
+            "started_at",
+            "cancel_requested",
+            "total",
+            "queued",
+            "running",
+            "ok",
+            "failed",
+            "cancelled",
+        )
         jobs = []
         for (job_id, _), row in zip(page[:limit], rows, strict=True):
             meta = {k: v for k, v in zip(fields, row, strict=True) if v is not None}

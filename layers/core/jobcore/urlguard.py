@@ -25,7 +25,9 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
     ipaddress.ip_address(a)
     for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200", "192.0.0.192")
 )
-METADATA_HOSTNAMES = frozenset({"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"})
+METADATA_HOSTNAMES = frozenset(
+    {"metadata.google.internal", "metadata", "instance-data", "instance-data.ec2.internal"}
+)
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -59,6 +61,12 @@ class EgressPolicy:
             raise TargetBlockedError(url or host, f"host {host!r} could not be resolved")
         for address in addresses:
             self.check_address(address, url or host)
+        if isinstance(literal, ipaddress.IPv4Address) and host != str(literal):
+            # Browsers accept 2130706433, 0177.0.0.1 or 127.1, but no honest job needs them, and
+            # refusing them leaves no room for parsers that disagree.
+            raise TargetBlockedError(
+                url or host, f"non-canonical IPv4 spelling {host!r} (it means {literal}); write {literal}"
+            )
         return addresses
 
     def check_address(self, address: IPAddress, url: str = "") -> None:
@@ -130,7 +138,13 @@ def _parse_ipv4_number(label: str) -> int | None:
         return None
     if label.startswith("0x"):
         digits = label[2:]
-        return int(digits, 16) if digits and all(c in "0123456789abcdef" for c in digits) else 0 if not digits else None
+        return (
+            int(digits, 16)
+            if digits and all(c in "0123456789abcdef" for c in digits)
+            else 0
+            if not digits
+            else None
+        )
     if len(label) > 1 and label.startswith("0"):
         return int(label, 8) if all(c in "01234567" for c in label) else None
     return int(label) if label.isdigit() else None
