@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import authorizer_tokens
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -17,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import authorizer_tokens
 from jobcore.tokens import parse_bearer, tenant_for_token
 
 logger = Logger()

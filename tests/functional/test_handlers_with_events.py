@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import api_service
 import boto3
 import pytest
 from moto import mock_aws
 
 import api_handler
+import api_service
 import authorizer_handler
+import authorizer_tokens
 from jobcore.tokens import hash_token
 from tests.support.redis_server import RedisServer
 from traffic_tool.local.lambda_runtime import LocalContext
@@ -34,9 +35,11 @@ def env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "tenant-a=tok-a,tenant-b=tok-b")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     api_service.reset()
+    authorizer_tokens.reset()
     api_service.service().queue.r.flushall()
     yield
     api_service.reset()
+    authorizer_tokens.reset()
 
 
 def call_api(evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -149,6 +152,7 @@ def test_in_aws_the_authorizer_reads_token_hashes_from_secrets_manager(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "")
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS_SECRET_NAME", "traffic-tool/tokens")
+    authorizer_tokens.reset()
     boto3.client("secretsmanager").create_secret(
         Name="traffic-tool/tokens", SecretString=json.dumps({"tenant-z": hash_token("tok-z")})
     )
@@ -157,3 +161,4 @@ def test_in_aws_the_authorizer_reads_token_hashes_from_secrets_manager(
     assert authorize(evt)["context"] == {"tenant": "tenant-z"}
     evt["authorizationToken"] = "Bearer tok-a"  # a local token means nothing in AWS
     assert authorize(evt)["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    authorizer_tokens.reset()
