@@ -1,0 +1,55 @@
+"""The OpenAPI document is generated from the models, never hand-written; Swagger UI only on request."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import api_handler
+import api_service
+from traffic_tool.local.lambda_runtime import LocalContext
+
+
+@pytest.fixture
+def swagger_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.setenv("TRAFFIC_TOOL_ENABLE_SWAGGER", "true")
+    api_service.reset()
+    yield importlib.reload(api_handler)
+    monkeypatch.delenv("TRAFFIC_TOOL_ENABLE_SWAGGER")
+    api_service.reset()
+    importlib.reload(api_handler)
+
+
+def test_the_document_names_every_route_and_its_models() -> None:
+    doc = json.loads(api_handler.app.get_openapi_json_schema(title="traffic-tool"))
+    paths = doc["paths"]
+    assert set(paths) == {"/jobs", "/jobs/{job_id}", "/health"}
+    assert set(paths["/jobs"]) == {"get", "post"}
+    assert set(paths["/jobs/{job_id}"]) == {"get", "delete"}
+    schemas = doc["components"]["schemas"]
+    for model in ("JobRequest", "SessionSpec", "JobAccepted", "JobView", "SessionResult", "HealthView"):
+        assert model in schemas
+    assert schemas["JobRequest"]["properties"]["sessions"]["maxItems"] == 500
+    post = paths["/jobs"]["post"]
+    assert any(p["name"] == "idempotency-key" and p["in"] == "header" for p in post["parameters"])
+
+
+def get(module: ModuleType, path: str) -> int:
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / "health.json").read_text())
+    event.update(path=path, resource=path)
+    event["requestContext"].update(resourcePath=path, path=path)
+    status: int = module.app.resolve(event, LocalContext(function_name="ApiFunction"))["statusCode"]
+    return status
+
+
+def test_swagger_is_off_by_default() -> None:
+    assert get(api_handler, "/swagger") == 404
+
+
+def test_swagger_is_served_when_the_setting_enables_it(swagger_app: ModuleType) -> None:
+    assert get(swagger_app, "/swagger") == 200
