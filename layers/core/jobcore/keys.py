@@ -68,3 +68,7 @@ def check_tenant(tenant: str) -> str:
     if not _TENANT_RE.match(tenant):
         raise ValueError(f"tenant id {tenant!r} must be 1-64 characters of A-Z a-z 0-9 _ . @ -")
     return tenant
+
+
+SCALER_STATE: Final = PREFIX + "scaler"  # hash: the scaler's memory between runs (ScalerState)
+SCALER_LOCK: Final = PREFIX + "scaler-lock"  # one scaler decision at a time

@@ -11,8 +11,8 @@ its lease can no longer write. Every state change is one Lua script (atomic).
 from __future__ import annotations
 
 import json
+import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -77,8 +77,15 @@ DEAD_LETTER_ERRORS: dict[DeadLetterReason, tuple[ErrorType, str]] = {
 }
 
 
-def new_job_id() -> str:
-    return uuid.uuid4().hex
+def new_job_id(now: float | None = None) -> str:
+    """32 hex digits, time-ordered: 12 of creation time in ms, 20 random (like UUIDv7).
+    The archive finds a job's date from its id alone."""
+    ms = int((time.time() if now is None else now) * 1000)
+    return f"{ms:012x}{secrets.token_hex(10)}"
+
+
+def job_created_at(job_id: str) -> float:
+    return int(job_id[:12], 16) / 1000
 
 
 class JobQueue:

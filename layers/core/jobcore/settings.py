@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobcore.constants import ENV_PREFIX
+from jobcore.scaling import ScalingPolicy
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -57,6 +58,21 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=3, ge=1, le=10)
     job_ttl_s: int = Field(default=7 * 24 * 3600, ge=60, description="TTL of finished job records in Redis")
     archive_age_s: int = Field(default=24 * 3600, ge=0)
+
+    archived_ttl_s: int = Field(
+        default=3600, ge=0, description="how long a record stays in Redis once archived"
+    )
+
+    # fleet (scaler): the seed's plan by default
+    ecs_cluster: str = ""
+    ecs_service: str = ""
+    min_workers: int = Field(default=2, ge=0)
+    max_workers: int = Field(default=10, ge=1)
+    scale_out_step: int = Field(default=2, ge=1)
+    scale_out_cooldown_s: float = Field(default=120.0, ge=0)
+    scale_in_cooldown_s: float = Field(default=300.0, ge=0)
+    scale_in_idle_periods: int = Field(default=5, ge=1)
+    scale_in_utilisation: float = Field(default=0.20, ge=0, le=1)
 
     # admission control
     max_backlog: int = Field(default=100_000, ge=1, description="queued sessions fleet-wide before 429")
@@ -141,6 +157,18 @@ class Settings(BaseSettings):
     @property
     def lease_ms(self) -> int:
         return self.lease_s * 1000
+
+
+def scaling_policy(settings: Settings) -> ScalingPolicy:
+    return ScalingPolicy(
+        min_tasks=settings.min_workers,
+        max_tasks=settings.max_workers,
+        max_step_out=settings.scale_out_step,
+        out_cooldown_s=settings.scale_out_cooldown_s,
+        in_cooldown_s=settings.scale_in_cooldown_s,
+        idle_utilisation=settings.scale_in_utilisation,
+        idle_periods_to_scale_in=settings.scale_in_idle_periods,
+    )
 
 
 def load_settings() -> Settings:

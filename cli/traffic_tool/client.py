@@ -1,0 +1,85 @@
+"""A small client of the job API, used by the CLI (it talks HTTP like any other client)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from jobcore.models import HealthView, JobAccepted, JobList, JobView
+
+
+class ApiClientError(Exception):
+    """One line a person can act on; the CLI prints it and exits non-zero."""
+
+
+_STATUS_ADVICE = {
+    401: "the API refused the request: no bearer token, or a malformed one (set TRAFFIC_TOOL_TOKEN)",
+    403: "the API refused the token: it belongs to no tenant (check TRAFFIC_TOOL_TOKEN)",
+    404: "not found: no such job for this tenant",
+}
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: str, timeout_s: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers["User-Agent"] = "traffic-tool-cli/0.1"
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            reply = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiClientError(f"cannot reach the API at {self.base_url}: {exc} (is it running?)") from None
+        if reply.status_code < 400:
+            return reply.json()
+        try:
+            detail = reply.json()
+            error = detail.get("error") or {}
+            message = error.get("message") or detail.get("message") or reply.text
+        except ValueError:
+            message = reply.text.strip() or reply.reason_phrase
+        if reply.status_code == 429:
+            retry = reply.headers.get("Retry-After", "a few")
+            raise ApiClientError(f"too many sessions queued: {message}; retry in {retry} s")
+        if reply.status_code == 503:
+            raise ApiClientError(f"the service is unavailable: {message}; retry shortly")
+        advice = _STATUS_ADVICE.get(reply.status_code)
+        if advice and reply.status_code != 404:
+            raise ApiClientError(advice)
+        raise ApiClientError(f"HTTP {reply.status_code}: {message}")
+
+    def submit(self, body: dict[str, Any], idempotency_key: str | None = None) -> JobAccepted:
+        # A key per submit makes the client's own retries safe.
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
+        return JobAccepted.model_validate(self._call("POST", "/jobs", json=body, headers=headers))
+
+    def get(self, job_id: str) -> JobView:
+        return JobView.model_validate(self._call("GET", f"/jobs/{job_id}"))
+
+    def list(self, limit: int = 20, cursor: str | None = None) -> JobList:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        return JobList.model_validate(self._call("GET", "/jobs", params=params))
+
+    def cancel(self, job_id: str) -> JobView:
+        return JobView.model_validate(self._call("DELETE", f"/jobs/{job_id}"))
+
+    def health(self) -> HealthView:
+        try:
+            reply = self.http.get("/health")
+        except httpx.TransportError as exc:
+            raise ApiClientError(f"cannot reach the API at {self.base_url}: {exc} (is it running?)") from None
+        return HealthView.model_validate(reply.json())

@@ -1,0 +1,136 @@
+"""`submit`, `status`, `results`, `cancel`, `list`: the job API's client commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from traffic_tool.client import ApiClient, ApiClientError
+from traffic_tool.render import results_table, wait_with_progress
+
+out = Console()
+err = Console(stderr=True)
+
+ApiUrl = Annotated[
+    str, typer.Option("--api-url", envvar="TRAFFIC_TOOL_API_URL", help="the job API's base URL")
+]
+Token = Annotated[
+    str, typer.Option("--token", envvar="TRAFFIC_TOOL_TOKEN", help="bearer token", show_default=False)
+]
+JobId = Annotated[str, typer.Argument(help="the job id POST /jobs returned")]
+DEFAULT_API = "http://127.0.0.1:8080"
+
+
+@contextmanager
+def api(url: str, token: str) -> Iterator[ApiClient]:
+    """A client; any API error becomes one line on stderr and exit code 1."""
+    client = ApiClient(url, token)
+    try:
+        yield client
+    except ApiClientError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=1) from None
+    finally:
+        client.close()
+
+
+def _job_body(url: list[str] | None, job_file: Path | None, priority: str, analytics: bool) -> dict[str, Any]:
+    if job_file is not None:
+        try:
+            body: dict[str, Any] = json.loads(job_file.read_text())
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]error:[/red] cannot read job file {job_file}: {exc}")
+            raise typer.Exit(code=2) from None
+        return body
+    if not url:
+        err.print("[red]error:[/red] give --url (repeatable) or a job JSON file")
+        raise typer.Exit(code=2)
+    sessions = [{"url": u, "expect": {"analytics": analytics}} for u in url]
+    return {"sessions": sessions, "priority": priority}
+
+
+def submit(
+    job_file: Annotated[Path | None, typer.Argument(help="a job JSON file (the POST /jobs body)")] = None,
+    url: Annotated[
+        list[str] | None, typer.Option("--url", help="a page to visit; repeat for more sessions")
+    ] = None,
+    priority: Annotated[str, typer.Option(help="high, normal or low")] = "normal",
+    expect_analytics: Annotated[
+        bool, typer.Option(help="fail sessions where no analytics tag fires")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="show a progress bar until the job ends, then its results")
+    ] = False,
+    idempotency_key: Annotated[str | None, typer.Option(help="reuse to make a retried submit safe")] = None,
+    api_url: ApiUrl = DEFAULT_API,
+    token: Token = "",
+) -> None:
+    """Submit a job: one session per --url, or a job JSON file."""
+    body = _job_body(url, job_file, priority, expect_analytics)
+    with api(api_url, token) as client:
+        accepted = client.submit(body, idempotency_key)
+        err.print(f"job {accepted.job_id} queued with {accepted.sessions} sessions")
+        if wait:
+            view = wait_with_progress(lambda: client.get(accepted.job_id), err)
+            out.print(results_table(view))
+        else:
+            out.print(accepted.job_id)
+
+
+def status(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+    """A job's status and progress counts."""
+    with api(api_url, token) as client:
+        view = client.get(job_id)
+    p = view.progress
+    out.print(
+        f"{view.job_id}  {view.status}  total {p.total}: {p.queued} queued, {p.running} running, "
+        f"{p.ok} ok, {p.failed} failed, {p.cancelled} cancelled"
+    )
+
+
+def results(
+    job_id: JobId,
+    as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,
+    api_url: ApiUrl = DEFAULT_API,
+    token: Token = "",
+) -> None:
+    """A job's session results, as a table or JSON."""
+    with api(api_url, token) as client:
+        view = client.get(job_id)
+    if as_json:
+        print(view.model_dump_json(indent=2))
+    else:
+        out.print(results_table(view))
+
+
+def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+    """Cancel the sessions of a job that have not started."""
+    with api(api_url, token) as client:
+        view = client.cancel(job_id)
+    out.print(f"{view.job_id}  {view.status}  {view.progress.cancelled} sessions cancelled")
+
+
+def list_jobs(
+    limit: Annotated[int, typer.Option(min=1, max=100, help="jobs per page")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="the cursor the previous page printed")] = None,
+    api_url: ApiUrl = DEFAULT_API,
+    token: Token = "",
+) -> None:
+    """The tenant's recent jobs, newest first."""
+    with api(api_url, token) as client:
+        page = client.list(limit, cursor)
+    table = Table("job", "status", "priority", "created", "ok", "failed", "total")
+    for job in page.jobs:
+        p = job.progress
+        created = job.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        table.add_row(job.job_id, job.status, job.priority, created, str(p.ok), str(p.failed), str(p.total))
+    out.print(table)
+    if page.next_cursor:
+        err.print(f"more: --cursor {page.next_cursor}")

@@ -1,0 +1,137 @@
+"""The whole system on one machine, no AWS account: `traffic-tool dev` and `traffic-tool demo`.
+
+Redis (AOF on, under the state directory), moto standing in for S3 and
+CloudWatch, the API handlers behind the local adapter, the template's
+schedules, and worker processes that the scaler starts and stops.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from traffic_tool.local.adapter import LocalApi, LocalApiServer
+from traffic_tool.local.moto_aws import LocalAws
+from traffic_tool.local.redis_process import RedisServer
+from traffic_tool.local.scheduler import LocalScheduler
+from traffic_tool.local.worker_fleet import LocalWorkerFleet
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class StackConfig:
+    project_root: Path
+    state_dir: Path
+    port: int = 8080
+    tokens: str = "local=local-token"
+    allow_targets: str = "127.0.0.1/32"
+    min_workers: int = 1
+    max_workers: int = 2
+    sessions_per_worker: int = 4
+    speed: float = 1.0  # schedules (and the scaler's cooldowns) run this many times faster
+    offline_dns: bool = True
+    redis_port: int | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig, say: Say = print) -> None:
+        self.config = config
+        self.say = say
+        self.redis: RedisServer | None = None
+        self.aws: LocalAws | None = None
+        self.server: LocalApiServer | None = None
+        self.fleet: LocalWorkerFleet | None = None
+        self.scheduler: LocalScheduler | None = None
+        self._server_thread: threading.Thread | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.port}"
+
+    def environment(self) -> dict[str, str]:
+        c = self.config
+        assert self.redis is not None and self.aws is not None
+        env = {
+            "TRAFFIC_TOOL_REDIS_URL": self.redis.url,
+            "TRAFFIC_TOOL_TOKENS": c.tokens,
+            "TRAFFIC_TOOL_ALLOW_TARGETS": c.allow_targets,
+            "TRAFFIC_TOOL_OFFLINE_DNS": "true" if c.offline_dns else "false",
+            "TRAFFIC_TOOL_MIN_WORKERS": str(c.min_workers),
+            "TRAFFIC_TOOL_MAX_WORKERS": str(c.max_workers),
+            "TRAFFIC_TOOL_SESSIONS_PER_WORKER": str(c.sessions_per_worker),
+            "TRAFFIC_TOOL_SCALE_OUT_COOLDOWN_S": str(120 / c.speed),
+            "TRAFFIC_TOOL_SCALE_IN_COOLDOWN_S": str(300 / c.speed),
+            "TRAFFIC_TOOL_ARCHIVE_AGE_S": str(int(24 * 3600 / c.speed)),
+            "TRAFFIC_TOOL_API_URL": self.api_url,
+            "TRAFFIC_TOOL_PROJECT_ROOT": str(c.project_root),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "TrafficTool",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            **self.aws.env(),
+        }
+        # Settings given in the environment win over the stack's defaults.
+        keep = {k: os.environ[k] for k in env if k.startswith("TRAFFIC_TOOL_SCALE") and k in os.environ}
+        return {**env, **keep, **c.extra_env}
+
+    def start(self) -> LocalStack:
+        c = self.config
+        try:
+            self.redis = RedisServer(port=c.redis_port, data_dir=c.state_dir / "redis")
+            self.redis.appendfsync = "everysec"
+            self.redis.start()
+            self.say(f"redis-server on {self.redis.url} (AOF under {self.redis.dir})")
+            self.aws = LocalAws().start()
+            self.say(f"moto (S3, CloudWatch) on {self.aws.endpoint}, bucket {self.aws.bucket}")
+            env = self.environment()
+            os.environ.update(env)
+            self.server = LocalApiServer(("127.0.0.1", c.port), LocalApi(c.project_root))
+            self._server_thread = threading.Thread(target=self.server.serve_forever, args=(0.2,), daemon=True)
+            self._server_thread.start()
+            tenants = ", ".join(t.split("=")[0] for t in c.tokens.split(","))
+            self.say(f"job API on {self.api_url} (tenants: {tenants})")
+            self.fleet = LocalWorkerFleet(env, c.state_dir / "logs")
+            self.scheduler = LocalScheduler(c.project_root, c.speed, self._report)
+            importlib.import_module("scaler_backend").use_backend(self.fleet)
+            self.fleet.set_desired(c.min_workers)
+            logs = c.state_dir / "logs"
+            self.say(f"{c.min_workers} worker(s) (min {c.min_workers}, max {c.max_workers}); logs in {logs}")
+            self.scheduler.start()
+            names = ", ".join(
+                f"{f.schedule.function_logical_id} every {f.interval_s:g} s" for f in self.scheduler.functions
+            )
+            self.say(f"schedules: {names}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _report(self, function: str, summary: dict[str, Any] | None, error: BaseException | None) -> None:
+        if self.fleet is not None:
+            self.fleet.reconcile()  # replace dead workers between scaler runs too
+        if error is not None:
+            self.say(f"{function}: failed: {error}")
+        elif summary and (
+            function != "ReaperFunction" or any(summary.get(k) for k in ("requeued", "dead_lettered"))
+        ):
+            self.say(f"{function}: {summary}")
+
+    def stop(self) -> None:
+        """Stop everything this stack started, workers first and Redis last; nothing is left behind."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        if self.fleet is not None:
+            self.fleet.shutdown()
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        if self.aws is not None:
+            self.aws.stop()
+        if self.redis is not None:
+            self.redis.stop()
