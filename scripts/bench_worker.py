@@ -1,0 +1,161 @@
+"""Worker benchmark on the project's own fixture pages, served on loopback (`make bench-worker`).
+
+Prints figures, asserts nothing. A real worker process (`python -m worker.main`)
+claims sessions from a real redis-server; the figures are those of the whole
+worker process tree (Python, Playwright's driver, Chromium and its renderers):
+
+- light page: sessions/min and CPU-seconds per session (fresh context per session, analytics detection on);
+- heavy page: KB per session with the default guards, and whether the beacon was still detected;
+- peak PSS of all Chromium processes per concurrent session, at 8 concurrent sessions.
+
+Every load loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+for sub in ("", "layers/core", "worker", "cli"):
+    sys.path.insert(0, str(ROOT / sub))
+
+from jobcore.models import JobRequest, JobView, SessionSpec  # noqa: E402
+from jobcore.queue import JobQueue  # noqa: E402
+from jobcore.redis_conn import connect  # noqa: E402
+from jobcore.settings import Settings  # noqa: E402
+from jobcore.store import JobStore  # noqa: E402
+from tests.support.fixture_site import FixtureSite  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.worker_process import WorkerProcess, chrome_owned_by  # noqa: E402
+
+TENANT = "bench"
+MAX_WAIT_S = 600.0
+
+
+def tree_cpu(pid: int) -> float:
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def chrome_pss(pid: int) -> int:
+    total = 0
+    for chrome in chrome_owned_by(pid):
+        with contextlib.suppress(psutil.Error):
+            total += psutil.Process(chrome).memory_full_info().pss
+    return total
+
+
+def submit(queue: JobQueue, specs: list[dict[str, object]]) -> list[str]:
+    jobs = []
+    for start in range(0, len(specs), 500):
+        chunk = [SessionSpec.model_validate(s) for s in specs[start : start + 500]]
+        jobs.append(queue.enqueue(TENANT, JobRequest(sessions=chunk)))
+    return jobs
+
+
+def wait_done(store: JobStore, jobs: list[str], on_tick: object = None) -> list[JobView]:
+    deadline = time.monotonic() + MAX_WAIT_S
+    while time.monotonic() < deadline:
+        views = [store.get(TENANT, j) for j in jobs]
+        if all(v.status == "completed" for v in views):
+            return views
+        if callable(on_tick):
+            on_tick()
+        time.sleep(0.2)
+    raise SystemExit("benchmark did not finish in time")
+
+
+def run(args: argparse.Namespace) -> None:
+    redis_server = RedisServer().start()
+    site = FixtureSite().start()
+    settings = Settings(redis_url=redis_server.url)
+    client = connect(settings)
+    queue, store = JobQueue(client, settings), JobStore(client)
+    logs = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    try:
+        # ---- light page: throughput and CPU -------------------------------------------------
+        worker = WorkerProcess(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
+                               browsers_per_worker=args.browsers, lease_s=30)  # fmt: skip
+        worker.wait_log("serving")
+        warm = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * 20)
+        wait_done(store, warm)
+        cpu0, t0 = tree_cpu(worker.pid), time.monotonic()
+        jobs = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * args.light)
+        views = wait_done(store, jobs)
+        elapsed, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
+        ok = sum(v.progress.ok for v in views)
+        detected = sum(1 for v in views for s in v.sessions if s.analytics)
+        print(
+            f"light page: {args.light} sessions ({args.sessions} concurrent, {args.browsers} browsers) "
+            f"in {elapsed:.1f} s -> {args.light / elapsed * 60:.0f} sessions/min; "
+            f"{cpu / args.light:.3f} CPU-s/session (worker tree) -> "
+            f"{120 / (cpu / args.light):.0f} sessions/min if both cores were the worker's; "
+            f"ok={ok} analytics_detected={detected}"
+        )
+
+        # ---- heavy page: bytes with default guards --------------------------------------------
+        jobs = submit(queue, [{"url": site.url("/heavy.html"), "expect": {"analytics": True}}] * args.heavy)
+        sessions = [s for v in wait_done(store, jobs) for s in v.sessions]
+        kb = [s.bytes_in / 1024 for s in sessions]
+        beacon = sum(1 for s in sessions if s.analytics)
+        jobs = submit(queue, [{"url": site.url("/heavy.html"), "block": []}] * 3)
+        raw = statistics.mean(s.bytes_in / 1024 for v in wait_done(store, jobs) for s in v.sessions)
+        print(
+            f"heavy page: {statistics.mean(kb):.0f} KB/session mean (max {max(kb):.0f}) with default guards, "
+            f"beacon detected in {beacon}/{len(sessions)}; unguarded {raw:.0f} KB/session"
+        )
+        worker.stop()
+
+        # ---- memory at 8 concurrent -----------------------------------------------------------
+        worker = WorkerProcess(redis_server.url, logs / "memory.log", sessions_per_worker=8,
+                               browsers_per_worker=args.browsers, lease_s=30)  # fmt: skip
+        worker.wait_log("serving")
+        peak = [0]
+
+        def sample() -> None:
+            peak[0] = max(peak[0], chrome_pss(worker.pid))
+
+        hold: dict[str, object] = {"url": site.url("/hold.html"), "steps": [{"action": "wait", "ms": 1500}],
+                "expect": {"analytics": True}}  # fmt: skip
+        jobs = submit(queue, [hold] * args.memory)
+        wait_done(store, jobs, on_tick=sample)
+        print(f"memory: peak PSS of all Chromium processes {peak[0] / 2**20:.0f} MB at 8 concurrent sessions "
+              f"-> {peak[0] / 2**20 / 8:.0f} MB per concurrent session")  # fmt: skip
+        worker.stop()
+    finally:
+        site.stop()
+        client.close()
+        redis_server.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--light", type=int, default=600, help="light sessions to time (≤ 5000)")
+    parser.add_argument("--heavy", type=int, default=30)
+    parser.add_argument("--memory", type=int, default=48)
+    parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions for the light run")
+    parser.add_argument("--browsers", type=int, default=2)
+    args = parser.parse_args()
+    args.light = min(args.light, 5000)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The worker as a process against real Redis: kill -9, SIGSTOP past the lease, SIGTERM, heartbeat.
+
+Sessions run on fixture pages; recovery is `JobQueue.recover_stalled`, the function
+the reaper Lambda schedules, called here by the test once the lease has expired.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from jobcore import keys
+from jobcore.models import JobRequest, JobView, SessionSpec
+from jobcore.queue import JobQueue
+from jobcore.store import JobStore
+from tests.support.fixture_site import FixtureSite
+from tests.support.redis_server import RedisServer
+from tests.support.worker_process import WorkerProcess, chrome_owned_by
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
+
+TENANT = "acme"
+
+
+@pytest.fixture
+def workers(redis_server: RedisServer, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(**settings: object) -> WorkerProcess:
+        proc = WorkerProcess(redis_server.url, tmp_path / f"worker-{len(started)}.log", **settings)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def enqueue(queue: JobQueue, specs: list[dict[str, object]]) -> str:
+    request = JobRequest(sessions=[SessionSpec.model_validate(s) for s in specs])
+    return queue.enqueue(TENANT, request)
+
+
+def wait_for(store: JobStore, job_id: str, done: Callable[[JobView], bool], timeout: float = 60.0) -> JobView:
+    deadline = time.monotonic() + timeout
+    view = store.get(TENANT, job_id)
+    while time.monotonic() < deadline:
+        view = store.get(TENANT, job_id)
+        if done(view):
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {view.progress}")
+
+
+def test_kill_9_sessions_recovered_exactly_once(
+    workers: Callable[..., WorkerProcess], queue: JobQueue, store: JobStore, r: redis.Redis, site: FixtureSite
+) -> None:
+    first = workers(sessions_per_worker=4)
+    first.wait_log("serving")
+    job = enqueue(queue, [{"url": site.url(f"/slow?s=4&k={i}"), "timeout_s": 15} for i in range(4)])
+    wait_for(store, job, lambda v: v.progress.running == 4)
+
+    first.signal(signal.SIGKILL)
+    first.proc.wait(10)
+    time.sleep(2.5)  # past the 2 s lease
+    report = queue.recover_stalled()
+    assert report.requeued == 4 and report.dead_lettered == 0
+
+    second = workers(sessions_per_worker=4)
+    view = wait_for(store, job, lambda v: v.status == "completed", timeout=60)
+    assert view.progress.total == 4 and view.progress.ok == 4 and view.progress.failed == 0
+    assert sorted(s.index for s in view.sessions) == [0, 1, 2, 3]
+    assert all(s.status == "ok" and s.attempts == 2 and s.http_status == 200 for s in view.sessions)
+    assert r.xlen(keys.DEAD_LETTER) == 0
+    # The dead worker's browsers were orphans; the new worker's reaper (at start) killed them.
+    assert chrome_owned_by(first.pid) == []
+    second.stop()
+
+
+def test_sigstop_past_lease_stale_write_refused(
+    workers: Callable[..., WorkerProcess], queue: JobQueue, store: JobStore, site: FixtureSite
+) -> None:
+    stale = workers()
+    stale.wait_log("serving")
+    job = enqueue(queue, [{"url": site.url("/slow?s=3"), "timeout_s": 20}])
+    wait_for(store, job, lambda v: v.progress.running == 1)
+    stale.signal(signal.SIGSTOP)
+    time.sleep(2.5)
+    assert queue.recover_stalled().requeued == 1
+
+    retry = workers()
+    view = wait_for(store, job, lambda v: v.status == "completed", timeout=30)
+    retry_result = view.sessions[0]
+    assert retry_result.status == "ok" and retry_result.attempts == 2
+    retry.stop()
+
+    stale.signal(signal.SIGCONT)
+    stale.wait_log("lease lost", timeout=15)
+    time.sleep(1.0)
+    after = store.get(TENANT, job)
+    assert after.sessions == [retry_result]  # the stale worker's result never replaced the retry's
+    assert after.progress.ok == 1 and after.progress.total == 1
+    assert stale.stop() == 0
+
+
+def test_sigterm_hands_back_and_exits_clean(
+    workers: Callable[..., WorkerProcess], queue: JobQueue, store: JobStore, r: redis.Redis, site: FixtureSite
+) -> None:
+    leaving = workers(sessions_per_worker=3, stop_timeout_s=4)
+    leaving.wait_log("serving")
+    job = enqueue(
+        queue,
+        [{"url": site.url("/slow?s=8&a"), "timeout_s": 20}, {"url": site.url("/slow?s=8&b"), "timeout_s": 20},
+         {"url": site.url("/slow?s=1"), "timeout_s": 20}],
+    )  # fmt: skip
+    wait_for(store, job, lambda v: v.progress.running == 3)
+    beats = r.hgetall(keys.WORKERS)
+    assert len(beats) == 1 and '"capacity": 3' in next(iter(beats.values()))
+
+    time.sleep(0.5)  # the pages are loading
+    started = time.monotonic()
+    leaving.signal(signal.SIGTERM)
+    assert leaving.proc.wait(4 + 3) == 0
+    assert time.monotonic() - started < 4 + 1.5  # within the stop timeout
+    assert chrome_owned_by(leaving.pid) == []
+    assert r.hlen(keys.WORKERS) == 0  # retired from the registry
+    mid = store.get(TENANT, job)
+    assert mid.progress.ok == 1 and mid.progress.queued == 2  # the short one finished; two handed back
+    assert "handed back (ok)" in leaving.log()
+
+    workers(sessions_per_worker=2)
+    view = wait_for(store, job, lambda v: v.status == "completed", timeout=40)
+    assert view.progress.ok == 3
+    assert all(s.attempts == 1 for s in view.sessions)  # a hand-back is not an attempt
+
+
+def test_heartbeat_reports_active_and_capacity(
+    workers: Callable[..., WorkerProcess], queue: JobQueue, store: JobStore, site: FixtureSite
+) -> None:
+    worker = workers(sessions_per_worker=2)
+    worker.wait_log("serving")
+    idle = queue.live_workers()
+    assert len(idle) == 1 and next(iter(idle.values()))["active"] == 0
+    job = enqueue(queue, [{"url": site.url("/slow?s=3"), "timeout_s": 10}])
+    wait_for(store, job, lambda v: v.progress.running == 1)
+    time.sleep(0.8)
+    busy = next(iter(queue.live_workers().values()))
+    assert busy["active"] == 1 and busy["capacity"] == 2

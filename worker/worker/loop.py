@@ -1,0 +1,215 @@
+"""The worker's queue duties: claim in priority order, renew leases, write results fenced, hand back
+on SIGTERM, heartbeat, reap orphans, hold scale-in protection while busy.
+
+All queue semantics are `jobcore.queue`'s; this module only decides when to call
+it. Redis calls run in a thread so a slow Redis never stalls the event loop that
+drives the browsers and the watchdog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from jobcore.errors import StoreUnavailableError
+from jobcore.models import SessionResult
+from jobcore.queue import JobQueue, Lease
+from jobcore.settings import Settings
+from worker.browser_pool import BrowserPool
+from worker.protection import ScaleInProtection
+from worker.session_runner import SessionRunner, SessionTask
+from worker.watchdog import run_guarded
+
+log = logging.getLogger(__name__)
+
+_MARGIN_S = 2.0  # of the stop timeout, kept for handing back and closing browsers
+
+
+@dataclass(eq=False)
+class InFlight:
+    lease: Lease
+    task: asyncio.Task[None] | None = None
+    lost: bool = False
+    handing_back: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+
+class WorkerLoop:
+    def __init__(self, settings: Settings, queue: JobQueue, pool: BrowserPool, runner: SessionRunner,
+                 worker_id: str, protection: ScaleInProtection | None = None) -> None:  # fmt: skip
+        self.settings = settings
+        self.queue = queue
+        self.pool = pool
+        self.runner = runner
+        self.worker_id = worker_id
+        self.protection = protection or ScaleInProtection()
+        self.capacity = settings.sessions_per_worker
+        self.inflight: dict[str, InFlight] = {}
+        self.completed = 0
+        self.refused_writes = 0
+        self.reaped = 0
+        self._slot_freed = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then finish or hand back within the stop timeout."""
+        await self._heartbeat_once()
+        helpers = [
+            asyncio.create_task(self._every(self.settings.lease_s / 3, self._renew)),
+            asyncio.create_task(self._every(self.settings.heartbeat_s, self._heartbeat_once)),
+            asyncio.create_task(self._every(self.settings.reaper_interval_s, self._reap)),
+        ]
+        try:
+            await self._claim_until(stop)
+            log.info("stop requested: no more claims; %d sessions in flight", len(self.inflight))
+            await self._drain(time.monotonic() + max(0.5, self.settings.stop_timeout_s - _MARGIN_S))
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            with contextlib.suppress(StoreUnavailableError):
+                await asyncio.to_thread(self.queue.retire_worker, self.worker_id)
+            await self.protection.update(False)
+
+    # ---- claiming -------------------------------------------------------------------------------
+
+    async def _claim_until(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            free = self.capacity - len(self.inflight)
+            if free <= 0:
+                self._slot_freed.clear()
+                await _wait_any(stop, self._slot_freed, timeout=self.settings.claim_poll_s)
+                continue
+            # Protect before claiming: a scale-in between claim and protect would only cost a hand-back.
+            await self.protection.update(True)
+            try:
+                leases = await asyncio.to_thread(self.queue.claim, self.worker_id, free)
+            except StoreUnavailableError as exc:
+                log.warning("claim failed: %s", exc)
+                leases = []
+            for lease in leases:
+                self._start(lease)
+            if not leases:
+                if not self.inflight:
+                    await self.protection.update(False)
+                await _wait_any(stop, self._slot_freed, timeout=self.settings.claim_poll_s)
+                self._slot_freed.clear()
+
+    def _start(self, lease: Lease) -> None:
+        item = InFlight(lease)
+        self.inflight[lease.entry_id] = item
+        item.task = asyncio.create_task(self._serve(item), name=f"session {lease.job_id}/{lease.index}")
+
+    async def _serve(self, item: InFlight) -> None:
+        lease = item.lease
+        task = SessionTask(
+            lease.spec, lease.tenant, lease.job_id, lease.index, lease.attempt, lease.enqueued_ms
+        )
+        try:
+            result = await run_guarded(self.pool, self.runner, task, self.settings.session_grace_s)
+            if not item.lost and not item.handing_back:
+                await self._complete(item, result)
+        except asyncio.CancelledError:
+            pass  # lease lost or handed back: someone else owns the session now
+        except Exception:
+            log.exception("session %s/%d: worker error; left for recovery", lease.job_id, lease.index)
+        finally:
+            self.inflight.pop(lease.entry_id, None)
+            self._slot_freed.set()
+
+    async def _complete(self, item: InFlight, result: SessionResult) -> None:
+        lease = item.lease
+        try:
+            written = await asyncio.to_thread(self.queue.complete, lease, result)
+        except StoreUnavailableError as exc:
+            # The lease runs out and the reaper re-queues the session: it ends exactly once either way.
+            log.error("session %s/%d: result not written (%s)", lease.job_id, lease.index, exc)
+            return
+        if written:
+            self.completed += 1
+            err = result.error.type.value if result.error else "-"
+            log.info(
+                "session %s/%d %s error=%s bytes=%d total_ms=%s attempt=%d",
+                lease.job_id, lease.index, result.status.value, err, result.bytes_in, result.timings_ms.total,
+                lease.attempt,
+            )  # fmt: skip
+        else:
+            self.refused_writes += 1
+            log.warning(
+                "session %s/%d: lease lost; stale result refused by the queue", lease.job_id, lease.index
+            )
+
+    # ---- leases, heartbeat, reaper --------------------------------------------------------------
+
+    async def _renew(self) -> None:
+        items = [i for i in self.inflight.values() if not i.lost]
+        if not items:
+            return
+        flags = await asyncio.to_thread(self.queue.renew, self.worker_id, [i.lease for i in items])
+        for item, kept in zip(items, flags, strict=True):
+            if not kept:
+                item.lost = True
+                log.warning("session %s/%d: lease lost (recovered elsewhere); stopping it",
+                            item.lease.job_id, item.lease.index)  # fmt: skip
+                if item.task is not None:
+                    item.task.cancel()
+
+    async def _heartbeat_once(self) -> None:
+        ttl = max(3 * self.settings.heartbeat_s, float(self.settings.lease_s))
+        await asyncio.to_thread(self.queue.heartbeat, self.worker_id, len(self.inflight), self.capacity, ttl)
+        if self.inflight:
+            await self.protection.update(True)  # refreshes the expiry while busy
+
+    async def _reap(self) -> None:
+        count = await self.pool.reap_orphans()
+        self.reaped += count
+
+    async def _every(self, interval_s: float, action: object) -> None:
+        assert callable(action)
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await action()
+            except StoreUnavailableError as exc:
+                log.warning("%s failed: %s", getattr(action, "__name__", "task"), exc)
+            except Exception:
+                log.exception("%s failed", getattr(action, "__name__", "task"))
+
+    # ---- shutdown -------------------------------------------------------------------------------
+
+    async def _drain(self, deadline: float) -> None:
+        """Let in-flight sessions finish until `deadline`; hand the rest back (not counted as attempts)."""
+        while self.inflight and time.monotonic() < deadline:
+            self._slot_freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._slot_freed.wait(), timeout=max(0.05, deadline - time.monotonic())
+                )
+        leftovers = list(self.inflight.values())
+        for item in leftovers:
+            item.handing_back = True
+            if item.task is not None:
+                item.task.cancel()
+        await asyncio.gather(*(i.task for i in leftovers if i.task is not None), return_exceptions=True)
+        for item in leftovers:
+            if item.lost:
+                continue
+            try:
+                handed = await asyncio.to_thread(self.queue.hand_back, item.lease)
+            except StoreUnavailableError as exc:
+                log.error("hand back of %s/%d failed (%s); the reaper will recover it",
+                          item.lease.job_id, item.lease.index, exc)  # fmt: skip
+                continue
+            log.info("session %s/%d handed back (%s)", item.lease.job_id, item.lease.index,
+                     "ok" if handed else "lease already lost")  # fmt: skip
+
+
+async def _wait_any(*events: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,105 @@
+"""The worker process: settings → Xvfb (headful) → Playwright → browser pool → queue loop, until SIGTERM.
+
+Exit code 0 after a SIGTERM/SIGINT that was honoured (claims stopped, sessions
+finished or handed back, browsers closed); 1 when the worker could not start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import uuid
+
+from playwright.async_api import async_playwright
+
+from jobcore.queue import JobQueue
+from jobcore.redis_conn import connect
+from jobcore.settings import Settings
+from worker import reaper
+from worker.browser_pool import BrowserPool
+from worker.egress import EgressGuard
+from worker.loop import WorkerLoop
+from worker.screenshots import screenshot_store
+from worker.session_runner import SessionRunner
+from worker.xvfb import Xvfb
+
+log = logging.getLogger("worker")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=os.environ.get("TRAFFIC_TOOL_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker_id = new_worker_id()
+    client = connect(settings)
+    queue = JobQueue(client, settings)
+    store = screenshot_store(settings)
+    if store is None:
+        log.info(
+            "no bucket configured (TRAFFIC_TOOL_BUCKET): screenshots are skipped, screenshot_url stays null"
+        )
+    xvfb = Xvfb() if settings.headful else None
+    env = dict(os.environ)
+    if xvfb is not None:
+        env["DISPLAY"] = await asyncio.to_thread(xvfb.start)
+    # Browsers of a worker that died with -9 are orphans now; clear them before adding ours.
+    await asyncio.to_thread(reaper.reap, set())
+    try:
+        async with async_playwright() as playwright:
+            pool = BrowserPool(playwright, settings, env=env)
+            await pool.start()
+            runner = SessionRunner(settings, EgressGuard(settings), store)
+            worker = WorkerLoop(settings, queue, pool, runner, worker_id)
+            mode = "headful" if settings.headful else "headless"
+            log.info(
+                "worker %s serving: %d sessions, %d browsers, %s",
+                worker_id, settings.sessions_per_worker, settings.browsers_per_worker, mode,
+            )  # fmt: skip
+            try:
+                await worker.run(stop)
+            finally:
+                await pool.close()
+            log.info("worker %s stopped: %d sessions completed, %d stale writes refused, %d orphans reaped",
+                     worker_id, worker.completed, worker.refused_writes, worker.reaped)  # fmt: skip
+    finally:
+        if xvfb is not None:
+            xvfb.stop()
+        client.close()
+
+
+def main(settings: Settings | None = None) -> int:
+    configure_logging()
+    try:
+        settings = settings or Settings()
+    except ValueError as exc:
+        log.error("invalid settings: %s", exc)
+        return 1
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        return 0
+    except Exception:
+        log.exception("worker failed")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

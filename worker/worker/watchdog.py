@@ -1,0 +1,76 @@
+"""The watchdog: a session ends at timeout_s plus a grace, whatever the page does.
+
+The runner bounds each Playwright call by the session's deadline, but a call
+can still hang when the renderer or the browser is stuck (an infinite loop in
+the page, a renderer that does not answer). The watchdog runs outside the page
+— in this process's event loop, which a page cannot block — and, past the
+grace, cancels the runner, closes the context with a bound, and when even that
+hangs kills the browser's process group (the pool launches a replacement).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from playwright.async_api import BrowserContext
+
+from jobcore.errors import ErrorType
+from jobcore.models import SessionResult
+from worker.browser_pool import BrowserPool
+from worker.error_mapping import from_type
+from worker.session_runner import SessionRunner, SessionTask
+
+log = logging.getLogger(__name__)
+
+
+async def run_guarded(
+    pool: BrowserPool, runner: SessionRunner, task: SessionTask, grace_s: float
+) -> SessionResult:
+    """Run one session in a pooled browser, bounded by timeout_s + grace; never raises for page faults."""
+    started = time.monotonic()
+    opened: list[BrowserContext] = []
+    async with pool.browser() as pooled:
+        runner.user_agent = pool.user_agent
+        try:
+            try:
+                result = await asyncio.wait_for(
+                    runner.run(pooled.browser, task, opened), task.spec.timeout_s + grace_s
+                )
+            except TimeoutError:
+                log.warning(
+                    "session %s/%d hung past its deadline; ended from outside", task.job_id, task.index
+                )
+                detail = f"{task.spec.timeout_s} s; the page stopped answering and was killed"
+                error = from_type(ErrorType.SESSION_TIMEOUT, detail)
+                result = runner.failed_result(task, error, time.monotonic() - started)
+            if pooled.dead:
+                result = _crashed(runner, task, result, time.monotonic() - started)
+        finally:
+            # Also on cancellation (lease lost, hand-back): no context outlives its session.
+            for context in opened:
+                if not await close_bounded(context, grace_s):
+                    await pool.retire(pooled, "a context did not close in time", kill=True)
+    return result
+
+
+def _crashed(
+    runner: SessionRunner, task: SessionTask, result: SessionResult, elapsed_s: float
+) -> SessionResult:
+    if result.error is not None and result.error.type is ErrorType.BROWSER_CRASH:
+        return result
+    if result.status == "ok":
+        return result
+    return runner.failed_result(task, from_type(ErrorType.BROWSER_CRASH, "the browser exited"), elapsed_s)
+
+
+async def close_bounded(context: BrowserContext, timeout_s: float) -> bool:
+    """Close a context; False when it did not close within `timeout_s` (the browser is suspect)."""
+    try:
+        await asyncio.wait_for(context.close(), timeout_s)
+    except TimeoutError:
+        return False
+    except Exception as exc:  # already closed with its browser
+        log.debug("context close: %s", exc)
+    return True
