@@ -32,9 +32,9 @@ from jobcore.queue import JobQueue  # noqa: E402
 from jobcore.redis_conn import connect  # noqa: E402
 from jobcore.settings import Settings  # noqa: E402
 from jobcore.store import JobStore  # noqa: E402
-from tests.support.fixture_site import FixtureSite  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
 from tests.support.worker_process import WorkerProcess, chrome_owned_by  # noqa: E402
+from traffic_tool.local.redis_process import RedisServer  # noqa: E402
+from traffic_tool.local.sample_site import FixtureSite  # noqa: E402
 
 TENANT = "bench"
 MAX_WAIT_S = 600.0

@@ -6,14 +6,14 @@ import base64
 from http import HTTPStatus
 from typing import Annotated, Any
 
-import api_service
-from api_errors import proxy_error, register_error_handlers
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import api_service
+from api_errors import proxy_error, register_error_handlers
 from jobcore import limits
 from jobcore.errors import JobNotFoundError
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from jobcore.archive import S3ArchiveStore
 from jobcore.jobs import JobService
 from jobcore.redis_conn import connect
 from jobcore.settings import Settings, load_settings
@@ -16,7 +17,9 @@ def settings() -> Settings:
 
 @cache
 def service() -> JobService:
-    return JobService(connect(settings()), settings())
+    archive = S3ArchiveStore(settings().bucket) if settings().bucket else None
+    presign = archive.presign if archive is not None else None
+    return JobService(connect(settings()), settings(), archive=archive, presign=presign)
 
 
 def reset() -> None:

@@ -13,6 +13,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from jobcore.queue import new_job_id
+from jobcore.s3_layout import screenshot_key
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
 from worker.screenshots import S3ScreenshotStore
@@ -93,7 +95,7 @@ def s3_store(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[S3ScreenshotSto
         monkeypatch_module.setenv(key, value)
     client = boto3.client("s3", endpoint_url=f"http://{host}:{port}")
     client.create_bucket(Bucket="shots")
-    yield S3ScreenshotStore("shots", "screenshots", client=client)
+    yield S3ScreenshotStore("shots", client=client)
     server.stop()
 
 
@@ -105,15 +107,18 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
 
 def test_screenshot_to_s3_under_tenant_prefix(s3_store: S3ScreenshotStore, site: FixtureSite) -> None:
     harness = BrowserHarness(browser_settings(bucket="shots"), screenshots=s3_store)
+    job_id = new_job_id()
     try:
         result = harness.run(
-            {"url": site.url("/light.html"), "screenshot": True}, tenant="acme", job_id="j9", index=2
+            {"url": site.url("/light.html"), "screenshot": True}, tenant="acme", job_id=job_id, index=2
         )
     finally:
         harness.close()
     assert result.status == "ok"
-    assert result.screenshot_url == "s3://shots/screenshots/acme/j9/2-1.png"
-    body = s3_store.client.get_object(Bucket="shots", Key="screenshots/acme/j9/2-1.png")["Body"].read()
+    key = screenshot_key("acme", job_id, 2, 1)
+    assert key.startswith("screenshots/acme/")
+    assert result.screenshot_url == f"s3://shots/{key}"
+    body = s3_store.client.get_object(Bucket="shots", Key=key)["Body"].read()
     assert body[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -84,6 +84,7 @@ class LocalWorkerFleet:
         proc = subprocess.Popen(
             [sys.executable, "-m", "traffic_tool.main", "worker"],
             env=env,
+            cwd=self.log_dir,  # not the project root, whose worker/ folder would shadow the package
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its Chromium processes share its group, so a kill reaches them

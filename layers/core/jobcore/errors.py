@@ -98,3 +98,11 @@ class InvalidRequestError(TrafficToolError):
 
 class AuthError(TrafficToolError):
     pass
+
+
+class ScalerBusyError(TrafficToolError):
+    """Another scaler run holds the lock; this run changes nothing."""
+
+
+class CapacityUnavailableError(TrafficToolError):
+    """The capacity backend (the ECS service) cannot be read or changed."""

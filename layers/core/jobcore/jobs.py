@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -26,6 +27,7 @@ from jobcore.errors import (
     IdempotencyConflictError,
     IdempotencyInProgressError,
     InvalidRequestError,
+    JobNotFoundError,
     StoreUnavailableError,
     TargetBlockedError,
 )
@@ -59,8 +61,10 @@ class JobService:
         settings: Settings,
         policy: EgressPolicy | None = None,
         archive: ArchiveReader | None = None,
+        presign: Callable[[str], str] | None = None,
     ) -> None:
         self.settings = settings
+        self.presign = presign
         self.queue = JobQueue(client, settings)
         self.store = JobStore(client, archive)
         self.policy = policy or EgressPolicy(allowed=settings.allowed_networks)
@@ -142,15 +146,31 @@ class JobService:
     # ---- read and cancel ----------------------------------------------------------------------
 
     def get(self, tenant: str, job_id: str) -> JobView:
-        return self.store.get(tenant, job_id)
+        return self._linked(self.store.get(tenant, job_id))
+
+    def _linked(self, view: JobView) -> JobView:
+        """Screenshots are stored as s3:// keys; a reader gets a short-lived link instead."""
+        if self.presign is None or not any(s.screenshot_url for s in view.sessions):
+            return view
+        presign = self.presign
+        sessions = [
+            s.model_copy(update={"screenshot_url": presign(s.screenshot_url)})
+            if s.screenshot_url and s.screenshot_url.startswith("s3://")
+            else s
+            for s in view.sessions
+        ]
+        return view.model_copy(update={"sessions": sessions})
 
     def list(self, tenant: str, cursor: str | None, limit: int) -> JobList:
         return self.store.list_jobs(tenant, cursor, limit)
 
     def cancel(self, tenant: str, job_id: str) -> JobView:
-        self.store.get(tenant, job_id)  # 404 for another tenant's job, before anything changes
-        self.queue.cancel(tenant, job_id)
-        return self.store.get(tenant, job_id)
+        view = self.store.get(tenant, job_id)  # 404 for another tenant's job, before anything changes
+        try:
+            self.queue.cancel(tenant, job_id)
+        except JobNotFoundError:
+            return self._linked(view)  # archived: it ended long ago, nothing left to cancel
+        return self.get(tenant, job_id)
 
     def health(self) -> HealthView:
         return self.store.health()

@@ -28,10 +28,11 @@ from jobcore.errors import (
     QuotaExceededError,
     StoreUnavailableError,
 )
+from jobcore.masking import mask_obj
 from jobcore.models import JobRequest, SessionResult, SessionSpec
 from jobcore.redis_conn import store_errors
 from jobcore.settings import Settings
-from jobcore.spec_secrets import join_secrets, split_secrets
+from jobcore.spec_secrets import join_secrets, secret_values, split_secrets
 
 
 def _load_script(name: str) -> str:
@@ -215,7 +216,10 @@ class JobQueue:
         """Write the session's result and ack it, fenced: False when the lease was lost."""
         if result.status not in (SessionStatus.OK, SessionStatus.FAILED):
             raise ValueError(f"a worker ends a session as ok or failed, not {result.status}")
-        payload = result.model_copy(update={"index": lease.index, "attempts": lease.attempt})
+        # Whatever the worker copied into the result, the lease's secrets do not reach the store.
+        data = mask_obj(result.model_dump(mode="json"), secret_values(lease.spec))
+        data.update(index=lease.index, attempts=lease.attempt)
+        payload = SessionResult.model_validate(data)
         with store_errors():
             done = self._complete(
                 keys=[lease.stream, keys.job(lease.job_id)],

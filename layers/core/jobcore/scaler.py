@@ -5,6 +5,7 @@ The scaler Lambda (every minute) and the local stack call this with their own ba
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import asdict
 
@@ -12,9 +13,12 @@ import redis
 
 from jobcore import keys
 from jobcore.capacity import CapacityBackend
+from jobcore.errors import ScalerBusyError
 from jobcore.queue import parse_workers
 from jobcore.redis_conn import store_errors
 from jobcore.scaling import Decision, FleetLoad, ScalerState, ScalingPolicy, decide
+
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 def read_load(client: redis.Redis, default_capacity: int) -> tuple[FleetLoad, int]:
@@ -51,9 +55,10 @@ def run_scaler(
 ) -> tuple[Decision, FleetLoad, int]:
     """Decide and apply once. A lock keeps two overlapping runs from both counting an idle period."""
     now = time.time() if now is None else now
+    token = secrets.token_hex(8)
     with store_errors():
-        if not client.set(keys.SCALER_LOCK, str(now), nx=True, ex=50):
-            raise RuntimeError("another scaler run holds the lock")
+        if not client.set(keys.SCALER_LOCK, token, nx=True, ex=50):
+            raise ScalerBusyError("another scaler run holds the lock")
     try:
         load, workers = read_load(client, default_capacity)
         with store_errors():
@@ -65,5 +70,5 @@ def run_scaler(
             client.hset(keys.SCALER_STATE, mapping={k: str(v) for k, v in asdict(decision.state).items()})
         return decision, load, workers
     finally:
-        with store_errors():
-            client.delete(keys.SCALER_LOCK)
+        with store_errors():  # only our own lock: a run past the lock's expiry must not free another's
+            client.eval(_RELEASE, 1, keys.SCALER_LOCK, token)

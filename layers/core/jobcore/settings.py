@@ -132,7 +132,6 @@ class Settings(BaseSettings):
     user_agent_token: str = Field(
         default="traffic-tool/0.1", description="appended to Chromium's own user agent"
     )
-    screenshot_prefix: str = "screenshots"
 
     @field_validator("allow_targets")
     @classmethod

@@ -1,0 +1,178 @@
+"""A loopback HTTP server for sample pages: the demo's site, and the tests' fixture pages and routes.
+
+Binary payloads of the heavy page (images, fonts, video) are generated at start,
+random so they do not compress: nothing large is committed. Every analytics
+beacon a fixture page fires goes back to this server (`/g/collect`), which
+records it, so a test can tell what the browser actually sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+SAMPLE_PAGES = Path(__file__).resolve().parent.parent / "sample_site"
+MAX_SLOW_S = 30.0
+
+# name -> (content type, size): ≈ 4.2 MB in total, what the heavy page pulls in when unguarded
+HEAVY_ASSETS: dict[str, tuple[str, int]] = {
+    "hero.jpg": ("image/jpeg", 900_000),
+    "gallery-1.png": ("image/png", 600_000),
+    "gallery-2.png": ("image/png", 600_000),
+    "gallery-3.webp": ("image/webp", 500_000),
+    "brand.woff2": ("font/woff2", 250_000),
+    "body.woff2": ("font/woff2", 250_000),
+    "intro.mp4": ("video/mp4", 1_100_000),
+}
+
+
+def _generated_css() -> bytes:
+    head = (
+        "@font-face { font-family: Brand; src: url(/assets/brand.woff2) format('woff2'); }\n"
+        "@font-face { font-family: Body; src: url(/assets/body.woff2) format('woff2'); }\n"
+        ".brand { font-family: Brand, serif; } body { font-family: Body, sans-serif; }\n"
+    )
+    rules = "".join(
+        f".c{i} {{ margin: {i % 7}px; padding: {i % 5}px; color: #{i * 2654435 % 0xFFFFFF:06x}; }}\n"
+        for i in range(700)
+    )
+    return (head + rules).encode()
+
+
+def _generated_js() -> bytes:
+    # ≈ 60 KB of ordinary application code, so the guarded page still has real weight.
+    body = "".join(f"function f{i}(a, b) {{ return (a * {i} + b) % {i + 7}; }}\n" for i in range(1500))
+    return (body + "window.appReady = f1499(3, 4);\n").encode()
+
+
+GENERATED_CSS = _generated_css()
+GENERATED_JS = _generated_js()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # Chromium drops connections it no longer needs (closed contexts, cancelled media): not an error.
+        pass
+
+
+class FixtureSite:
+    def __init__(self, host: str = "127.0.0.1", pages: tuple[Path, ...] = (SAMPLE_PAGES,)) -> None:
+        """Serve the files of `pages` (the first folder holding a name wins) and the generated routes."""
+        self.host = host
+        self.pages = tuple(p.resolve() for p in pages)
+        self.hits: list[tuple[str, str, str]] = []  # (method, path, body)
+        self.assets = {name: os.urandom(size) for name, (_, size) in HEAVY_ASSETS.items()}
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        handler = _make_handler(self)
+        self.server = _QuietServer((host, 0), handler)
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> FixtureSite:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def find_page(self, name: str) -> Path | None:
+        for folder in self.pages:
+            file = (folder / name).resolve()
+            if file.parent == folder and file.is_file():
+                return file
+        return None
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def record(self, method: str, path: str, body: str) -> None:
+        with self._lock:
+            self.hits.append((method, path, body))
+
+    def beacons(self) -> list[str]:
+        with self._lock:
+            return [path for _, path, _ in self.hits if urlsplit(path).path.endswith("/collect")]
+
+    def requests_to(self, prefix: str) -> int:
+        with self._lock:
+            return sum(1 for _, path, _ in self.hits if path.startswith(prefix))
+
+
+def _make_handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
+                  headers: dict[str, str] | None = None) -> None:  # fmt: skip
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, 1 << 20)).decode("utf-8", "replace")
+            site.record("POST", self.path, body)
+            self._send(204, b"")
+
+        def do_GET(self) -> None:
+            site.record("GET", self.path, "")
+            parts = urlsplit(self.path)
+            path, query = parts.path, parse_qs(parts.query)
+            if path.endswith("/collect"):
+                self._send(204, b"")
+            elif path.startswith("/redirect/"):
+                hops = int(path.rsplit("/", 1)[1] or 0)
+                target = f"/redirect/{hops - 1}" if hops > 1 else "/light.html"
+                self._send(302, b"", headers={"Location": target})
+            elif path == "/to":  # redirect to any URL the test names: /to?u=http://127.0.0.2:port/...
+                self._send(302, b"", headers={"Location": query["u"][0]})
+            elif path == "/slow":
+                delay = min(float(query.get("s", ["5"])[0]), MAX_SLOW_S)
+                site._stop.wait(delay)
+                self._send(200, b"<html><body>slow</body></html>")
+            elif path == "/file.bin":
+                self._send(200, os.urandom(64_000), "application/octet-stream",
+                           {"Content-Disposition": 'attachment; filename="file.bin"'})  # fmt: skip
+            elif path == "/gen/site.css":
+                self._send(200, GENERATED_CSS, "text/css")
+            elif path == "/gen/app.js":
+                self._send(200, GENERATED_JS, "text/javascript")
+            elif path.startswith("/assets/") and path[8:] in site.assets:
+                name = path[8:]
+                self._send(200, site.assets[name], HEAVY_ASSETS[name][0])
+            elif path == "/status":
+                code = int(query.get("code", ["404"])[0])
+                self._send(code, f"<html><body>status {code}</body></html>".encode())
+            elif path == "/cookies.html":
+                seen = self.headers.get("Cookie") or ""
+                body = f"<html><body><pre id=seen>{seen}</pre></body></html>".encode()
+                self._send(200, body, headers={"Set-Cookie": f"visit={time.time()}; Path=/"})
+            else:
+                file = site.find_page(path.lstrip("/") or "index.html")
+                if file is None:
+                    self._send(404, b"<html><body>not found</body></html>")
+                    return
+                ctype = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript"}
+                self._send(200, file.read_bytes(), ctype.get(file.suffix, "application/octet-stream"))
+
+    return Handler

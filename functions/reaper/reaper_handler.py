@@ -1,0 +1,54 @@
+"""The reaper (every minute): stalled sessions → re-queued (attempt + 1) or dead-lettered with the reason.
+
+Safe when runs overlap: each stalled session is recovered by one Lua script that checks and moves it
+in one step, so a second run finds it already moved and skips it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobcore import metric_names
+from jobcore.queue import JobQueue
+from jobcore.redis_conn import connect
+from jobcore.settings import load_settings
+
+logger = Logger()
+metrics = EphemeralMetrics(namespace=os.environ.get(metric_names.NAMESPACE_ENV, metric_names.NAMESPACE))
+
+
+@cache
+def queue() -> JobQueue:
+    settings = load_settings()
+    return JobQueue(connect(settings), settings)
+
+
+def reset() -> None:
+    """Forget the cached queue (the local stack and tests change the environment)."""
+    if queue.cache_info().currsize:
+        queue().r.close()
+    queue.cache_clear()
+
+
+@logger.inject_lambda_context(log_event=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)  # type: ignore[untyped-decorator]  # Powertools: untyped
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(schedule=event.get("schedule"), scheduled_time=event.get("scheduled_time"))
+    jobs = queue()
+    report = asdict(jobs.recover_stalled())
+    logger.info(
+        "stalled sessions recovered",
+        extra={**report, "lease_s": jobs.settings.lease_s, "max_attempts": jobs.settings.max_attempts},
+    )
+    metrics.add_metric(name=metric_names.SESSIONS_REQUEUED, unit=MetricUnit.Count, value=report["requeued"])
+    metrics.add_metric(
+        name=metric_names.SESSIONS_DEAD_LETTERED, unit=MetricUnit.Count, value=report["dead_lettered"]
+    )
+    return report
