@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -23,35 +24,44 @@ def _analytics(session: SessionResult) -> str:
     return f"{first.vendor} {first.id or ''}".strip() + more
 
 
-def _error(session: SessionResult) -> str:
-    return "" if session.error is None else f"{session.error.type}: {session.error.message}"
+def _short_url(url: str) -> str:
+    """The path and query: every session of a demo or check shares the host, the table has 80 columns."""
+    parts = urlsplit(url)
+    short = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return short if len(short) <= 32 else short[:31] + "…"
 
 
 def results_table(view: JobView) -> Table:
     p = view.progress
     counts = f"{p.ok} ok, {p.failed} failed, {p.cancelled} cancelled of {p.total}"
-    title = f"job {view.job_id} · {view.status} · {counts}"
-    table = Table(title=title, title_justify="left", expand=False)
-    for name, justify in (("#", "right"), ("url", "left"), ("status", "left"), ("HTTP", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for name in ("ms", "KB"):
+    hosts = {urlsplit(s.url).netloc for s in view.sessions}
+    where = f" on {hosts.pop()}" if len(hosts) == 1 else ""
+    table = Table(title=f"job {view.job_id} · {view.status} · {counts}{where}", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("page", overflow="fold")
+    table.add_column("status")
+    for name in ("HTTP", "ms", "KB"):
         table.add_column(name, justify="right")
     table.add_column("analytics")
-    table.add_column("error", overflow="fold", max_width=60)
+    table.add_column("error", overflow="fold")
     colours = {"ok": "green", "failed": "red", "cancelled": "yellow"}
     for s in view.sessions:
-        status = f"[{colours.get(s.status, 'white')}]{s.status}[/]"
         table.add_row(
             str(s.index),
-            s.url if len(s.url) <= 48 else s.url[:45] + "…",
-            status,
+            _short_url(s.url),
+            f"[{colours.get(s.status, 'white')}]{s.status}[/]",
             str(s.http_status or "-"),
             str(s.timings_ms.total if s.timings_ms.total is not None else "-"),
             f"{s.bytes_in / 1024:.1f}",
             _analytics(s),
-            _error(s),
+            s.error.type if s.error else "",
         )
     return table
+
+
+def error_notes(view: JobView) -> list[str]:
+    """One line per failed session: what went wrong, in words."""
+    return [f"#{s.index} {s.error.type}: {s.error.message}" for s in view.sessions if s.error is not None]
 
 
 def wait_with_progress(

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from traffic_tool.client import ApiClient, ApiClientError
-from traffic_tool.render import results_table, wait_with_progress
+from traffic_tool.render import error_notes, results_table, wait_with_progress
 
 out = Console()
 err = Console(stderr=True)
@@ -80,6 +80,8 @@ def submit(
         if wait:
             view = wait_with_progress(lambda: client.get(accepted.job_id), err)
             out.print(results_table(view))
+            for line in error_notes(view):
+                out.print(line, highlight=False)
         else:
             out.print(accepted.job_id)
 
@@ -108,6 +110,8 @@ def results(
         print(view.model_dump_json(indent=2))
     else:
         out.print(results_table(view))
+        for line in error_notes(view):
+            out.print(line, highlight=False)
 
 
 def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:

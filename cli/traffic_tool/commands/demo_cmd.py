@@ -51,7 +51,7 @@ def demo(
     from traffic_tool.local.sample_site import FixtureSite
     from traffic_tool.local.stack import LocalStack, StackConfig
     from traffic_tool.paths import project_root
-    from traffic_tool.render import results_table, wait_with_progress
+    from traffic_tool.render import error_notes, results_table, wait_with_progress
 
     state = Path(tempfile.mkdtemp(prefix="traffic-tool-demo-"))
     config = StackConfig(
@@ -70,11 +70,15 @@ def demo(
             err.print(f"submitted job {accepted.job_id} ({accepted.sessions} sessions)")
             view = wait_with_progress(lambda: client.get(accepted.job_id), err, timeout_s=300)
         out.print(results_table(view))
+        for line in error_notes(view):
+            out.print(line, highlight=False)
         if view.status != "completed":
             err.print(f"[red]the job did not finish in time ({view.status})[/red]")
             code = 1
         else:
-            err.print("the failed sessions fail on purpose: no analytics tag on plain.html, a 404 for missing.html")
+            err.print(
+                "the failed sessions fail on purpose: no analytics tag on plain.html, a 404 for missing.html"
+            )
     except ApiClientError as exc:
         err.print(f"[red]error:[/red] {exc}")
         code = 1

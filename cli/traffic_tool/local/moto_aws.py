@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import boto3
 from moto.server import ThreadedMotoServer
 
@@ -31,6 +33,7 @@ class LocalAws:
         }
 
     def start(self) -> LocalAws:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in the stack's output
         self.server.start()
         s3 = boto3.client(
             "s3",
