@@ -33,7 +33,7 @@ def wait_past_lease(settings: Settings) -> None:
 
 def test_a_job_becomes_one_stream_entry_per_session(queue: JobQueue, store: JobStore, r: redis.Redis) -> None:
     job_id = queue.enqueue("tenant-a", job(3, "low"))
-    assert r.xlen(keys.stream("low")) == 3
+    assert r.xlen(keys.stream("low", "tenant-a")) == 3
     view = store.get("tenant-a", job_id)
     assert view.status == JobStatus.QUEUED
     assert view.progress.model_dump() == {
@@ -232,3 +232,64 @@ def test_list_jobs_pages_newest_first(queue: JobQueue, store: JobStore) -> None:
     second = store.list_jobs("t", cursor=first.next_cursor, limit=10)
     assert [j.job_id for j in second.jobs] == ids[::-1][2:]
     assert second.next_cursor is None
+
+
+def test_tenants_take_turns_within_a_priority(queue: JobQueue) -> None:
+    # Given tenant A's big job queued first, then tenant B's small one
+    queue.enqueue("tenant-a", job(100))
+    queue.enqueue("tenant-b", job(5))
+    # When workers claim ten sessions
+    tenants = [lease.tenant for lease in queue.claim("w1", 10)]
+    # Then B's five are among them, served in turn with A's rather than after them
+    assert tenants.count("tenant-b") == 5
+    assert tenants[:4] in (["tenant-a", "tenant-b"] * 2, ["tenant-b", "tenant-a"] * 2)
+    # and once B has nothing left, A gets every claim
+    assert {lease.tenant for lease in queue.claim("w1", 20)} == {"tenant-a"}
+
+
+def test_priority_still_comes_before_turns(queue: JobQueue) -> None:
+    queue.enqueue("tenant-a", job(3, "low"))
+    queue.enqueue("tenant-b", job(3, "high"))
+    queue.enqueue("tenant-c", job(3, "high"))
+    order = [(lease.priority.value, lease.tenant) for lease in queue.claim("w1", 9)]
+    assert [p for p, _ in order] == ["high"] * 6 + ["low"] * 3
+    assert {t for _, t in order[:6]} == {"tenant-b", "tenant-c"}
+
+
+def test_a_tenant_runs_no_more_than_its_limit(r: redis.Redis, settings: Settings) -> None:
+    limited = JobQueue(r, settings.model_copy(update={"tenant_max_running": 2}))
+    limited.enqueue("tenant-a", job(5))
+    limited.enqueue("tenant-b", job(1))
+    first = limited.claim("w1", 10)
+    assert sorted(lease.tenant for lease in first) == ["tenant-a", "tenant-a", "tenant-b"]
+    assert limited.claim("w1", 10) == []  # A is at its limit, B has nothing left
+    assert limited.complete(first[0], ok(first[0].index))
+    [next_one] = limited.claim("w1", 10)  # a slot freed: A runs one more
+    assert next_one.tenant == "tenant-a"
+
+
+def test_a_requeued_session_brings_its_tenant_back_into_turn(queue: JobQueue, settings: Settings) -> None:
+    queue.enqueue("tenant-a", job(1))
+    [lease] = queue.claim("w1")
+    assert queue.claim("w1") == []  # the rota is empty now
+    assert queue.hand_back(lease)
+    [again] = queue.claim("w2")
+    assert (again.job_id, again.index, again.attempt) == (lease.job_id, lease.index, 1)
+
+
+def test_the_oldest_unclaimed_session_is_found_per_priority(queue: JobQueue) -> None:
+    before = int(time.time() * 1000)
+    queue.enqueue("tenant-a", job(1, "low"))
+    time.sleep(0.01)
+    queue.enqueue("tenant-b", job(1, "low"))
+    oldest = queue.oldest_queued_ms()
+    assert oldest is not None
+    assert oldest["high"] == 0 and oldest["normal"] == 0
+    first_low = oldest["low"]
+    assert before <= first_low <= int(time.time() * 1000)
+    [first] = queue.claim("w1")  # A's, the first in turn: B's is now the oldest unclaimed
+    assert first.tenant == "tenant-a"
+    later = queue.oldest_queued_ms()
+    assert later is not None and later["low"] > first_low
+    queue.claim("w1")
+    assert queue.oldest_queued_ms() == {"high": 0, "normal": 0, "low": 0}

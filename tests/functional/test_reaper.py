@@ -85,7 +85,7 @@ def test_two_overlapping_reaper_runs_requeue_each_stalled_session_exactly_once(
     assert sum(reply["dead_lettered"] for reply in replies) == 0
     assert all(reply["requeued"] + reply["skipped"] > 0 for reply in replies), replies
     # and the queue holds each session once, on its second attempt, with the counters consistent
-    assert r.xlen(keys.stream("normal")) == 200
+    assert r.xlen(keys.stream("normal", "tenant-a")) == 200
     assert r.hget(keys.STATS, "backlog") == "200" and r.hget(keys.STATS, "running") == "0"
     again = queue.claim("worker-2", 500)
     assert {(lease.job_id, lease.index) for lease in again} == stalled

@@ -24,11 +24,25 @@ IDEMPOTENCY_PREFIX: Final = PREFIX + "idem"
 _TENANT_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
 
-def stream(priority: Priority | str) -> str:
-    return f"{PREFIX}q:{Priority(priority).value}"
+def stream(priority: Priority | str, tenant: str) -> str:
+    """One stream per priority and tenant: claiming takes tenants in turn within a priority."""
+    return f"{PREFIX}q:{Priority(priority).value}:{check_tenant(tenant)}"
 
 
-STREAMS: Final = tuple(stream(p) for p in PRIORITY_ORDER)
+def parse_stream(key: str) -> tuple[Priority, str]:
+    """(priority, tenant) of a stream key."""
+    priority, _, tenant = key.removeprefix(f"{PREFIX}q:").partition(":")
+    return Priority(priority), tenant
+
+
+def rota(priority: Priority | str) -> str:
+    """List: the tenants with sessions waiting at this priority, in the order they are served."""
+    return f"{PREFIX}rota:{Priority(priority).value}"
+
+
+ROTAS: Final = tuple(rota(p) for p in PRIORITY_ORDER)
+STREAMS: Final = PREFIX + "streams"  # set: every stream key ever used (the reaper scans their pending lists)
+TENANT_RUNNING: Final = PREFIX + "tenant-running"  # hash: tenant -> sessions running
 
 
 def job(job_id: str) -> str:

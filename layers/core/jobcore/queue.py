@@ -55,7 +55,7 @@ class Lease:
 
     @property
     def stream(self) -> str:
-        return keys.stream(self.priority)
+        return keys.stream(self.priority, self.tenant)
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,7 @@ class JobQueue:
         self._handback = client.register_script(_load_script("handback"))
         self._reap = client.register_script(_load_script("reap"))
         self._cancel = client.register_script(_load_script("cancel"))
+        self._oldest = client.register_script(_load_script("oldest"))
         self._replicas_checked_at = 0.0
         self._replicas = 0
 
@@ -126,7 +127,13 @@ class JobQueue:
         ]
         args += [masked for masked, _ in sealed] + [secret for _, secret in sealed]
         job_key, _, spec_key, sec_key = keys.job_keys(job_id)
-        script_keys = [job_key, spec_key, sec_key, keys.stream(request.priority), keys.tenant_jobs(tenant)]
+        script_keys = [
+            job_key,
+            spec_key,
+            sec_key,
+            keys.stream(request.priority, tenant),
+            keys.tenant_jobs(tenant),
+        ]
         with store_errors():
             reply = self._enqueue(keys=script_keys, args=args)
         outcome = reply[0]
@@ -162,12 +169,12 @@ class JobQueue:
     def cancel(self, tenant: str, job_id: str) -> int:
         """Cancel the sessions that have not started; returns how many."""
         with store_errors():
-            priority = self.r.hget(keys.job(job_id), "priority")
-            if priority is None:
+            priority, owner = self.r.hmget(keys.job(job_id), ["priority", "tenant"])
+            if priority is None or owner != tenant:
                 raise JobNotFoundError(job_id)
             count = int(
                 self._cancel(
-                    keys=[keys.job(job_id), keys.stream(str(priority))],
+                    keys=[keys.job(job_id), keys.stream(str(priority), tenant)],
                     args=[keys.PREFIX, job_id, tenant, repr(time.time()), self.settings.job_ttl_s, priority],
                 )
             )
@@ -181,12 +188,15 @@ class JobQueue:
         """Claim up to `count` sessions, highest priority first."""
         with store_errors():
             flat = self._claim(
-                keys=list(keys.STREAMS),
-                args=[keys.PREFIX, keys.GROUP, consumer, count, repr(time.time()), *PRIORITY_ORDER],
-            )
+                keys=list(keys.ROTAS),
+                args=[
+                    keys.PREFIX, keys.GROUP, consumer, count, repr(time.time()),
+                    self.settings.tenant_max_running, *PRIORITY_ORDER,
+                ],
+            )  # fmt: skip
         leases = []
-        for k in range(0, len(flat), 9):
-            entry_id, priority, job_id, idx, tenant, attempt, enq_ms, spec, secret = flat[k : k + 9]
+        for k in range(0, len(flat), 10):
+            entry_id, priority, job_id, idx, tenant, attempt, enq_ms, spec, secret, _ = flat[k : k + 10]
             leases.append(
                 Lease(
                     entry_id=entry_id,
@@ -265,8 +275,9 @@ class JobQueue:
         min_idle = self.settings.lease_ms
         with store_errors():
             live = self.live_workers()
-            for priority in PRIORITY_ORDER:
-                stream = keys.stream(priority)
+            streams: set[str] = self.r.smembers(keys.STREAMS)  # type: ignore[assignment]
+            for stream in sorted(streams):
+                priority, _ = keys.parse_stream(stream)
                 try:
                     pending = self.r.xpending_range(stream, keys.GROUP, "-", "+", batch, idle=min_idle)
                 except redis.ResponseError as exc:
@@ -303,6 +314,17 @@ class JobQueue:
             cancelled=counts["cancelled"],
             skipped=counts["skip"],
         )
+
+    def oldest_queued_ms(self, pipe: redis.client.Pipeline | None = None) -> dict[Priority, int] | None:
+        """Per priority, the enqueue time (epoch ms) of the oldest unclaimed session (0: none).
+        With `pipe`, the call is queued on it and its reply is [ms per priority] in PRIORITY_ORDER."""
+        args = [keys.PREFIX, keys.GROUP, *PRIORITY_ORDER]
+        if pipe is not None:
+            self._oldest(keys=list(keys.ROTAS), args=args, client=pipe)
+            return None
+        with store_errors():
+            reply = self._oldest(keys=list(keys.ROTAS), args=args)
+        return {p: int(ms) for p, ms in zip(PRIORITY_ORDER, reply, strict=True)}
 
     # ---- worker registry ----------------------------------------------------------------------
 

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # admission control
     max_backlog: int = Field(default=100_000, ge=1, description="queued sessions fleet-wide before 429")
     tenant_quota: int = Field(default=20_000, ge=1, description="queued sessions per tenant before 429")
+    tenant_max_running: int = Field(
+        default=0, ge=0, description="sessions one tenant may run at once across the fleet (0: no limit)"
+    )
     retry_after_s: int = Field(default=10, ge=1)
 
     # auth: local stack only (`tenant=token,…`); in AWS the tokens secret holds SHA-256 hashes

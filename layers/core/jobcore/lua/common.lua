@@ -29,9 +29,17 @@ local function session_url(prefix, job_id, idx)
   return cjson.decode(spec)['url'] or ''
 end
 
+-- A tenant with sessions waiting at a priority takes its turn in that priority's rota.
+local function join_rota(prefix, priority, tenant)
+  local rota = prefix .. 'rota:' .. priority
+  if not redis.call('LPOS', rota, tenant) then redis.call('RPUSH', rota, tenant) end
+end
+
 -- Move a running session back to queued as a new entry at the end of its stream.
 local function requeue(prefix, stream, job_key, job_id, idx, tenant, attempt, now_ms, priority)
   local new_id = redis.call('XADD', stream, '*', 'j', job_id, 'i', idx, 't', tenant, 'a', attempt, 'q', now_ms)
+  join_rota(prefix, priority, tenant)
+  redis.call('HINCRBY', prefix .. 'tenant-running', tenant, -1)
   redis.call('HSET', job_key, 'e:' .. idx, new_id, 's:' .. idx, 'queued')
   redis.call('HINCRBY', job_key, 'running', -1)
   redis.call('HINCRBY', job_key, 'queued', 1)
@@ -44,6 +52,7 @@ end
 
 -- End a running session without a worker's result (dead letter, cancelled hand-back).
 local function end_running(prefix, job_key, job_id, idx, status, result_json)
+  redis.call('HINCRBY', prefix .. 'tenant-running', redis.call('HGET', job_key, 'tenant'), -1)
   redis.call('HSET', job_key, 's:' .. idx, status)
   redis.call('HINCRBY', job_key, 'running', -1)
   redis.call('HINCRBY', job_key, status, 1)

@@ -1,4 +1,4 @@
--- KEYS: job, spec, sec, stream, tenant_jobs
+-- KEYS: job, spec, sec, stream (the priority's stream of this tenant), tenant_jobs
 -- ARGV: prefix, group, job_id, tenant, priority, now, now_ms, n, labels_json, max_backlog, tenant_quota,
 --       spec_1..spec_n, secret_1..secret_n ('' when none)
 -- Returns {'ok'} or {'full', backlog} or {'quota', queued} or {'exists'}.
@@ -14,6 +14,7 @@ local queued = num(redis.call('HGET', tq, tenant))
 if queued + n > quota then return {'quota', queued} end
 
 redis.pcall('XGROUP', 'CREATE', KEYS[4], group, '0', 'MKSTREAM')
+redis.call('SADD', prefix .. 'streams', KEYS[4])
 redis.call('HSET', KEYS[1], 'tenant', tenant, 'priority', priority, 'created_at', now, 'labels', labels,
   'total', n, 'queued', n, 'running', 0, 'ok', 0, 'failed', 0, 'cancelled', 0)
 for i = 0, n - 1 do
@@ -24,6 +25,7 @@ for i = 0, n - 1 do
   if secret ~= '' then redis.call('HSET', KEYS[3], i, secret) end
 end
 redis.call('ZADD', KEYS[5], now, job_id)
+join_rota(prefix, priority, tenant)
 redis.call('HINCRBY', stats, 'backlog', n)
 redis.call('HINCRBY', stats, 'backlog:' .. priority, n)
 redis.call('HINCRBY', tq, tenant, n)
