@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from traffic_tool.commands import api_cmd, client_cmds, demo_cmd, dev_cmd, scale_cmd, worker_cmd
+try:  # typer vendors click since 0.2x; older releases depend on it
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+from traffic_tool.commands import api_cmd, client_cmds, demo_cmd, dev_cmd, scale_cmd, token_cmd, worker_cmd
 
 app = typer.Typer(
     name="traffic-tool",
@@ -23,7 +30,27 @@ app.command(name="results")(client_cmds.results)
 app.command(name="cancel")(client_cmds.cancel)
 app.command(name="list")(client_cmds.list_jobs)
 app.command(name="scale")(scale_cmd.scale)
+app.command(name="token")(token_cmd.token)
+
+
+def main() -> None:
+    """The console script: a usage mistake is one line on stderr (exit 2), never a traceback."""
+    if len(sys.argv) <= 1:
+        app(["--help"])
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "traffic-tool"
+        print(f"error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
+        sys.exit(2)
+    except click_errors.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
-    app()
+    main()

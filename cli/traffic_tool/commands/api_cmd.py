@@ -10,7 +10,7 @@ from rich.console import Console
 
 from jobcore.settings import Settings
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def configure_environment(**values: str | None) -> Settings:

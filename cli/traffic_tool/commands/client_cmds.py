@@ -16,7 +16,7 @@ from traffic_tool.client import ApiClient, ApiClientError
 from traffic_tool.render import error_notes, results_table, wait_with_progress
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ApiUrl = Annotated[
     str, typer.Option("--api-url", envvar="TRAFFIC_TOOL_API_URL", help="the job API's base URL")

@@ -14,7 +14,7 @@ from rich.console import Console
 from traffic_tool.commands.dev_cmd import _sigterm_as_interrupt
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 DEMO_TOKEN = "demo-token"  # noqa: S105 - the local demo's own tenant, on loopback only
 
 

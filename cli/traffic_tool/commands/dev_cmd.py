@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 Port = Annotated[int, typer.Option(help="the job API's port on 127.0.0.1")]
 Tokens = Annotated[str, typer.Option(help="tenant=token,… the API accepts")]

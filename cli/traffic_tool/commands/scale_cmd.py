@@ -15,7 +15,7 @@ from jobcore.scaling import decide
 from jobcore.settings import Settings, scaling_policy
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def scale(
