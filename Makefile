@@ -66,6 +66,26 @@ bench-worker: $(STAMP) ## browser sessions/min, KB/session, memory per session
 .PHONY: bench
 bench: bench-api bench-worker ## every benchmark
 
+# The worker image (needs a Docker engine; none runs on the development machines of this project).
+AWS_REGION ?= $(shell aws configure get region 2>/dev/null)
+AWS_ACCOUNT ?= $(shell aws sts get-caller-identity --query Account --output text 2>/dev/null)
+ECR_REPO ?= traffic-tool-worker
+TAG ?= $(shell git rev-parse --short HEAD)
+IMAGE_URI = $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com/$(ECR_REPO):$(TAG)
+
+.PHONY: image
+image: ## docker build the worker image (worker/Dockerfile) as $(ECR_REPO):$(TAG)
+	docker build -f worker/Dockerfile -t $(ECR_REPO):$(TAG) .
+
+.PHONY: push
+push: image ## push the worker image to ECR (creates the repository once); prints the WorkerImageUri
+	aws ecr describe-repositories --repository-names $(ECR_REPO) >/dev/null 2>&1 || \
+	  aws ecr create-repository --repository-name $(ECR_REPO) --image-scanning-configuration scanOnPush=true >/dev/null
+	aws ecr get-login-password | docker login --username AWS --password-stdin $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com
+	docker tag $(ECR_REPO):$(TAG) $(IMAGE_URI)
+	docker push $(IMAGE_URI)
+	@echo "WorkerImageUri=$(IMAGE_URI)"
+
 .PHONY: clean
 clean: ## remove build output and caches (keeps the virtualenv)
 	rm -rf .aws-sam .mypy_cache .ruff_cache .pytest_cache

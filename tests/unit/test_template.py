@@ -356,3 +356,9 @@ def test_authorizer_event_is_a_token_event() -> None:
     assert event.authorization_token.startswith("Bearer ")
     arn = event.parsed_arn
     assert (arn.stage, arn.http_method, arn.resource) == ("dev", "POST", "jobs")
+
+
+def test_the_readme_describes_every_template_parameter(template: dict[str, Any]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [name for name in template["Parameters"] if f"| `{name}` |" not in readme]
+    assert not missing, f"README.md's parameter table lacks {missing}"

@@ -130,11 +130,12 @@ def list_jobs(
     """The tenant's recent jobs, newest first."""
     with api(api_url, token) as client:
         page = client.list(limit, cursor)
-    table = Table("job", "status", "priority", "created", "ok", "failed", "total")
+    table = Table("job", "status", "priority", "created (UTC)", "ok/failed/total")
+    table.columns[0].no_wrap = True  # ids are copied from here: never folded
     for job in page.jobs:
         p = job.progress
-        created = job.created_at.strftime("%Y-%m-%d %H:%M:%S")
-        table.add_row(job.job_id, job.status, job.priority, created, str(p.ok), str(p.failed), str(p.total))
+        created = job.created_at.strftime("%m-%d %H:%M:%S")
+        table.add_row(job.job_id, job.status, job.priority, created, f"{p.ok}/{p.failed}/{p.total}")
     out.print(table)
     if page.next_cursor:
         err.print(f"more: --cursor {page.next_cursor}")

@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from traffic_tool.local.adapter import LocalApi, LocalApiServer
+from jobcore.errors import StoreUnavailableError
+from jobcore.redis_conn import connect_probe
+from jobcore.settings import Settings
+from traffic_tool.fleet_snapshot import read_snapshot
+from traffic_tool.local import prometheus_text
+from traffic_tool.local.adapter import LocalApi, LocalApiServer, MetricsSource
 from traffic_tool.local.moto_aws import LocalAws
 from traffic_tool.local.redis_process import RedisServer
 from traffic_tool.local.scheduler import LocalScheduler
@@ -50,6 +55,7 @@ class LocalStack:
         self.fleet: LocalWorkerFleet | None = None
         self.scheduler: LocalScheduler | None = None
         self._server_thread: threading.Thread | None = None
+        self._last_reason: object = None
 
     @property
     def api_url(self) -> str:
@@ -91,11 +97,15 @@ class LocalStack:
             self.say(f"moto (S3, CloudWatch) on {self.aws.endpoint}, bucket {self.aws.bucket}")
             env = self.environment()
             os.environ.update(env)
-            self.server = LocalApiServer(("127.0.0.1", c.port), LocalApi(c.project_root))
+            self.server = LocalApiServer(
+                ("127.0.0.1", c.port), LocalApi(c.project_root), metrics=prometheus_source(self.redis.url)
+            )
             self._server_thread = threading.Thread(target=self.server.serve_forever, args=(0.2,), daemon=True)
             self._server_thread.start()
             tenants = ", ".join(t.split("=")[0] for t in c.tokens.split(","))
-            self.say(f"job API on {self.api_url} (tenants: {tenants})")
+            self.say(
+                f"job API on {self.api_url} (tenants: {tenants}); Prometheus text on {self.api_url}/metrics"
+            )
             self.fleet = LocalWorkerFleet(env, c.state_dir / "logs")
             self.scheduler = LocalScheduler(c.project_root, c.speed, self._report)
             importlib.import_module("scaler_backend").use_backend(self.fleet)
@@ -117,10 +127,18 @@ class LocalStack:
             self.fleet.reconcile()  # replace dead workers between scaler runs too
         if error is not None:
             self.say(f"{function}: failed: {error}")
-        elif summary and (
-            function != "ReaperFunction" or any(summary.get(k) for k in ("requeued", "dead_lettered"))
-        ):
-            self.say(f"{function}: {summary}")
+            return
+        if not summary:
+            return
+        # Print what changed: a scaling step or a new reason, recovered sessions, archived jobs.
+        if function == "ScalerFunction":
+            reason = summary.get("reason")
+            if not summary.get("changed") and reason == self._last_reason:
+                return
+            self._last_reason = reason
+        elif not any(v for k, v in summary.items() if k in ("requeued", "dead_lettered", "archived")):
+            return
+        self.say(f"{function}: {summary}")
 
     def stop(self) -> None:
         """Stop everything this stack started, workers first and Redis last; nothing is left behind."""
@@ -135,3 +153,16 @@ class LocalStack:
             self.aws.stop()
         if self.redis is not None:
             self.redis.stop()
+
+
+def prometheus_source(redis_url: str) -> MetricsSource:
+    """/metrics: the fleet snapshot read from Redis on every scrape; 503 while Redis is unreachable."""
+    client = connect_probe(Settings(redis_url=redis_url))
+
+    def scrape() -> tuple[int, str, bytes]:
+        try:
+            return 200, prometheus_text.CONTENT_TYPE, prometheus_text.render(read_snapshot(client)).encode()
+        except StoreUnavailableError as exc:
+            return 503, "text/plain; charset=utf-8", f"{exc}\n".encode()
+
+    return scrape
