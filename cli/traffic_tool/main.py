@@ -11,7 +11,16 @@ try:  # typer vendors click since 0.2x; older releases depend on it
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from traffic_tool.commands import api_cmd, client_cmds, demo_cmd, dev_cmd, scale_cmd, token_cmd, worker_cmd
+from traffic_tool.commands import (
+    api_cmd,
+    client_cmds,
+    demo_cmd,
+    dev_cmd,
+    scale_cmd,
+    token_cmd,
+    top_cmd,
+    worker_cmd,
+)
 
 app = typer.Typer(
     name="traffic-tool",
@@ -30,6 +39,7 @@ app.command(name="results")(client_cmds.results)
 app.command(name="cancel")(client_cmds.cancel)
 app.command(name="list")(client_cmds.list_jobs)
 app.command(name="scale")(scale_cmd.scale)
+app.command(name="top")(top_cmd.top)
 app.command(name="token")(token_cmd.token)
 
 

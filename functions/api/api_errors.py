@@ -14,6 +14,7 @@ from jobcore.errors import (
     IdempotencyInProgressError,
     InvalidRequestError,
     JobNotFoundError,
+    StoreOutOfMemoryError,
     StoreUnavailableError,
     TargetBlockedError,
 )
@@ -102,4 +103,16 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
             "unavailable",
             "the job store is unavailable; nothing was changed",
             headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(StoreOutOfMemoryError)
+    def _out_of_memory(exc: StoreOutOfMemoryError) -> Response[Any]:
+        # Redis runs with noeviction: it keeps every queued job and refuses new ones until memory frees up
+        logger.error("job store out of memory", extra={"reason": str(exc)})
+        return error_response(
+            503,
+            "store_out_of_memory",
+            "the job store is out of memory; nothing was queued and nothing stored was evicted. "
+            "Retry later, when running jobs have finished and been archived",
+            headers={"Retry-After": "30"},
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -10,15 +11,18 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import api_service
 from api_errors import proxy_error, register_error_handlers
-from jobcore import limits
-from jobcore.errors import JobNotFoundError
+from jobcore import emf, limits, metric_names
+from jobcore.errors import JobNotFoundError, StoreUnavailableError
+from jobcore.log_masking import SecretMaskingFilter
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 
 logger = Logger()
+logger.addFilter(SecretMaskingFilter())
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -79,7 +83,7 @@ def cancel_job(job_id: JobId) -> JobView:
 
 @app.get("/health", summary="Fleet-wide figures; 503 when the fleet cannot serve")
 def health() -> Response[HealthView]:
-    view = api_service.service().health()  # Redis unreachable: StoreUnavailableError → 503
+    view = api_service.health_store().health()  # Redis unreachable: StoreUnavailableError → 503
     status = HTTPStatus.OK if view.status == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
     return Response(status, content_types.APPLICATION_JSON, view)
 
@@ -89,6 +93,18 @@ def health() -> Response[HealthView]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     too_big = oversized_body(event)
     if too_big is not None:
-        return proxy_error(413, "body_too_large", too_big)
-    api_service.service().register_lambda_context(context)
-    return app.resolve(event, context)
+        reply = proxy_error(413, "body_too_large", too_big)
+    else:
+        api_service.service().register_lambda_context(context)
+        reply = app.resolve(event, context)
+    count_request(int(reply.get("statusCode", 500)))
+    return reply
+
+
+def count_request(status: int) -> None:
+    """ApiRequests by status class, as EMF and in the Redis totals (`top`, the local /metrics)."""
+    status_class = emf.status_class(status)
+    with emf.dimensioned(metric_names.STATUS_CLASS_DIMENSION, status_class) as metrics:
+        metrics.add_metric(name=metric_names.API_REQUESTS, unit=MetricUnit.Count, value=1)
+    with contextlib.suppress(StoreUnavailableError):  # a count lost while Redis is down; never the answer
+        api_service.totals().count(metric_names.API_REQUESTS, label=status_class)

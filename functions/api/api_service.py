@@ -5,9 +5,11 @@ from __future__ import annotations
 from functools import cache
 
 from jobcore.archive import S3ArchiveStore
+from jobcore.fleet_totals import FleetTotals
 from jobcore.jobs import JobService
-from jobcore.redis_conn import connect
+from jobcore.redis_conn import connect, connect_probe
 from jobcore.settings import Settings, load_settings
+from jobcore.store import JobStore
 
 
 @cache
@@ -22,7 +24,21 @@ def service() -> JobService:
     return JobService(connect(settings()), settings(), archive=archive, presign=presign)
 
 
+@cache
+def health_store() -> JobStore:
+    """/health reads through its own short-timeout connection: it must answer fast when Redis is gone."""
+    return JobStore(connect_probe(settings()))
+
+
+@cache
+def totals() -> FleetTotals:
+    """Request counts go through the probe connection: a 503 must not wait on retries to count itself."""
+    return FleetTotals(health_store().r)
+
+
 def reset() -> None:
     """Forget the cached settings and service (the local adapter and tests change the environment)."""
     settings.cache_clear()
     service.cache_clear()
+    health_store.cache_clear()
+    totals.cache_clear()

@@ -3,17 +3,17 @@ Redis records expire soon after. Batches run until none is due or the invocation
 
 from __future__ import annotations
 
-import os
 import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobcore import metric_names
+from jobcore import emf, metric_names
 from jobcore.archive import Archiver, S3ArchiveStore
+from jobcore.log_masking import SecretMaskingFilter
 from jobcore.redis_conn import connect
 from jobcore.settings import Settings, load_settings
 
@@ -21,7 +21,9 @@ BATCH = 100
 TIME_MARGIN_MS = 60_000  # stop starting batches this close to the timeout
 
 logger = Logger()
-metrics = EphemeralMetrics(namespace=os.environ.get(metric_names.NAMESPACE_ENV, metric_names.NAMESPACE))
+logger.addFilter(SecretMaskingFilter())
+tracer = Tracer()
+metrics = emf.new_metrics()
 
 
 @cache
@@ -45,6 +47,7 @@ def reset() -> None:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)  # type: ignore[untyped-decorator]  # Powertools: untyped
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule=event.get("schedule"), scheduled_time=event.get("scheduled_time"))

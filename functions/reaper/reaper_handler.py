@@ -6,22 +6,24 @@ in one step, so a second run finds it already moved and skips it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobcore import metric_names
+from jobcore import emf, metric_names
+from jobcore.log_masking import SecretMaskingFilter
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
 from jobcore.settings import load_settings
 
 logger = Logger()
-metrics = EphemeralMetrics(namespace=os.environ.get(metric_names.NAMESPACE_ENV, metric_names.NAMESPACE))
+logger.addFilter(SecretMaskingFilter())
+tracer = Tracer()
+metrics = emf.new_metrics()
 
 
 @cache
@@ -38,6 +40,7 @@ def reset() -> None:
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)  # type: ignore[untyped-decorator]  # Powertools: untyped
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule=event.get("schedule"), scheduled_time=event.get("scheduled_time"))

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 from typing import Any
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import scaler_backend
-from jobcore import metric_names
-from jobcore.errors import ScalerBusyError
+from jobcore import emf, metric_names
+from jobcore.errors import ScalerBusyError, StoreUnavailableError
+from jobcore.fleet_totals import FleetTotals
+from jobcore.log_masking import SecretMaskingFilter
+from jobcore.models import HealthView
 from jobcore.scaler import run_scaler
 from jobcore.settings import scaling_policy
+from jobcore.store import JobStore
 
 logger = Logger()
-# Ephemeral: the local stack runs every handler in one process, and the shared Metrics store
-# would let one handler flush (or lose) another's metrics.
-metrics = EphemeralMetrics(namespace=os.environ.get(metric_names.NAMESPACE_ENV, metric_names.NAMESPACE))
+logger.addFilter(SecretMaskingFilter())
+tracer = Tracer()
+metrics = emf.new_metrics()
 
 
 @logger.inject_lambda_context(log_event=False)
+@tracer.capture_lambda_handler
 @metrics.log_metrics(raise_on_empty_metrics=False)  # type: ignore[untyped-decorator]  # Powertools: untyped
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(schedule=event.get("schedule"), scheduled_time=event.get("scheduled_time"))
@@ -33,9 +38,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             scaling_policy(settings),
             settings.sessions_per_worker,
         )
+        fleet = JobStore(scaler_backend.client()).health()
     except ScalerBusyError:
         logger.info("scaler skipped: another run holds the lock")
         return {"skipped": "another scaler run holds the lock"}
+    except StoreUnavailableError:
+        # the scheduled health probe: Redis unreachable is an unhealthy fleet (the alarm also treats
+        # a missing datapoint as breaching, for runs that never get this far)
+        metrics.add_metric(name=metric_names.FLEET_HEALTHY, unit=MetricUnit.Count, value=0)
+        raise
 
     summary = {
         "current": decision.current,
@@ -52,7 +63,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     }
     logger.info("scaling decision", extra=summary)
     metrics.add_metric(name=metric_names.DESIRED_WORKERS, unit=MetricUnit.Count, value=decision.desired)
-    metrics.add_metric(name=metric_names.WORKER_COUNT, unit=MetricUnit.Count, value=workers)
-    metrics.add_metric(name=metric_names.QUEUE_DEPTH, unit=MetricUnit.Count, value=load.backlog)
-    metrics.add_metric(name=metric_names.RUNNING_SESSIONS, unit=MetricUnit.Count, value=load.running)
+    publish_fleet(fleet)
+    with contextlib.suppress(StoreUnavailableError):
+        FleetTotals(scaler_backend.client()).set_gauge(metric_names.DESIRED_WORKERS, decision.desired)
     return summary
+
+
+def publish_fleet(fleet: HealthView) -> None:
+    """The fleet gauges of the dashboard, the same figures GET /health answers."""
+    metrics.add_metric(name=metric_names.WORKER_COUNT, unit=MetricUnit.Count, value=fleet.workers)
+    metrics.add_metric(name=metric_names.QUEUE_DEPTH, unit=MetricUnit.Count, value=fleet.queue_depth)
+    metrics.add_metric(name=metric_names.ACTIVE_SESSIONS, unit=MetricUnit.Count, value=fleet.running_sessions)
+    metrics.add_metric(name=metric_names.CAPACITY, unit=MetricUnit.Count, value=fleet.capacity)
+    metrics.add_metric(
+        name=metric_names.OLDEST_QUEUED_AGE, unit=MetricUnit.Seconds, value=fleet.oldest_queued_age_s
+    )
+    healthy = 1 if fleet.status == "ok" else 0
+    metrics.add_metric(name=metric_names.FLEET_HEALTHY, unit=MetricUnit.Count, value=healthy)
+    for priority, depth in fleet.queue_depth_by_priority.model_dump().items():
+        with emf.dimensioned(metric_names.PRIORITY_DIMENSION, priority) as by_priority:
+            by_priority.add_metric(name=metric_names.QUEUE_DEPTH, unit=MetricUnit.Count, value=depth)

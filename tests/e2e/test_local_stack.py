@@ -56,7 +56,7 @@ def wait_for(predicate: object, timeout_s: float, what: str) -> None:
 
 
 def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> None:
-    # Given the dev stack at min 1 / max 4 workers, its schedules and cooldowns 30× faster
+    # Given the dev stack at min 1 / max 4 workers, its schedules and cooldowns 30x faster
     site = FixtureSite().start()
     port = free_port()
     before = stack_processes()

@@ -172,7 +172,7 @@ def test_the_handler_with_the_sample_event_sets_the_desired_count(
             (4, 4, 100, "scale-out cooldown"),
         ]
         lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-        emf = [line for line in lines if "_aws" in line]
+        emf = [line for line in lines if "DesiredWorkers" in line]  # per-priority depths come in their own
         assert [m["DesiredWorkers"] for m in emf] == [[2], [4], [4]] and emf[1]["QueueDepth"] == [100]
         assert emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "TrafficTool"
 

@@ -11,21 +11,54 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 
+from jobcore import metric_names
 from jobcore.errors import StoreUnavailableError
+from jobcore.fleet_totals import FleetTotals
 from jobcore.models import SessionResult
 from jobcore.queue import JobQueue, Lease
 from jobcore.settings import Settings
 from worker.browser_pool import BrowserPool
+from worker.log_setup import bind_job
 from worker.protection import ScaleInProtection
+from worker.session_metrics import FLUSH_INTERVAL_S, SessionMetrics
 from worker.session_runner import SessionRunner, SessionTask
 from worker.watchdog import run_guarded
 
 log = logging.getLogger(__name__)
 
 _MARGIN_S = 2.0  # of the stop timeout, kept for handing back and closing browsers
+# Redis unreachable: claims back off exponentially (full jitter, so a fleet does not reconnect in
+# lockstep) up to this cap, which bounds how long a worker stays idle after Redis is back.
+BACKOFF_CAP_S = 4.0
+# A result that could not be written is retried this often (with jitter) while its lease lasts.
+COMPLETE_RETRY_CAP_S = 1.0
+
+
+class Backoff:
+    """Capped exponential backoff with full jitter; `reset` after a success."""
+
+    def __init__(self, base_s: float, cap_s: float) -> None:
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.failures = 0
+        self.failing_since: float | None = None
+
+    def next_delay(self) -> float:
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        self.failures += 1
+        return random.uniform(0, min(self.cap_s, self.base_s * 2 ** min(self.failures, 30)))
+
+    def reset(self) -> float | None:
+        """Forget the failures; returns how long they lasted (None when there were none)."""
+        lasted = None if self.failing_since is None else time.monotonic() - self.failing_since
+        self.failures = 0
+        self.failing_since = None
+        return lasted
 
 
 @dataclass(eq=False)
@@ -35,6 +68,7 @@ class InFlight:
     lost: bool = False
     handing_back: bool = False
     started: float = field(default_factory=time.monotonic)
+    renewed: float = field(default_factory=time.monotonic)  # claim or last renewal Redis confirmed
 
 
 class WorkerLoop:
@@ -51,7 +85,10 @@ class WorkerLoop:
         self.completed = 0
         self.refused_writes = 0
         self.reaped = 0
+        self.metrics = SessionMetrics()
+        self.totals = FleetTotals(queue.r)
         self._slot_freed = asyncio.Event()
+        self._backoff = Backoff(settings.claim_poll_s, BACKOFF_CAP_S)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then finish or hand back within the stop timeout."""
@@ -60,6 +97,7 @@ class WorkerLoop:
             asyncio.create_task(self._every(self.settings.lease_s / 3, self._renew)),
             asyncio.create_task(self._every(self.settings.heartbeat_s, self._heartbeat_once)),
             asyncio.create_task(self._every(self.settings.reaper_interval_s, self._reap)),
+            asyncio.create_task(self._every(FLUSH_INTERVAL_S, self._flush_metrics)),
         ]
         try:
             await self._claim_until(stop)
@@ -69,6 +107,7 @@ class WorkerLoop:
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
+            self.metrics.flush()
             with contextlib.suppress(StoreUnavailableError):
                 await asyncio.to_thread(self.queue.retire_worker, self.worker_id)
             await self.protection.update(False)
@@ -87,8 +126,18 @@ class WorkerLoop:
             try:
                 leases = await asyncio.to_thread(self.queue.claim, self.worker_id, free)
             except StoreUnavailableError as exc:
-                log.warning("claim failed: %s", exc)
-                leases = []
+                # Sessions in flight keep running; only claiming waits for Redis to come back.
+                delay = self._backoff.next_delay()
+                log.warning("claim failed (%s); retrying in %.2f s (failure %d, %d sessions in flight)",
+                            exc, delay, self._backoff.failures, len(self.inflight))  # fmt: skip
+                if not self.inflight:
+                    await self.protection.update(False)
+                await _wait_any(stop, timeout=delay)
+                continue
+            lasted = self._backoff.reset()
+            if lasted is not None:
+                log.warning("job store reachable again: claiming resumed after %.1f s", lasted)
+            self.metrics.started(len(leases))
             for lease in leases:
                 self._start(lease)
             if not leases:
@@ -104,6 +153,7 @@ class WorkerLoop:
 
     async def _serve(self, item: InFlight) -> None:
         lease = item.lease
+        bind_job(lease.job_id)  # this task's log lines carry the job id as correlation id
         task = SessionTask(
             lease.spec, lease.tenant, lease.job_id, lease.index, lease.attempt, lease.enqueued_ms
         )
@@ -121,14 +171,26 @@ class WorkerLoop:
 
     async def _complete(self, item: InFlight, result: SessionResult) -> None:
         lease = item.lease
-        try:
-            written = await asyncio.to_thread(self.queue.complete, lease, result)
-        except StoreUnavailableError as exc:
-            # The lease runs out and the reaper re-queues the session: it ends exactly once either way.
-            log.error("session %s/%d: result not written (%s)", lease.job_id, lease.index, exc)
-            return
+        retry = Backoff(0.05, COMPLETE_RETRY_CAP_S)
+        while True:
+            try:
+                written = await asyncio.to_thread(self._complete_and_count, lease, result)
+                break
+            except StoreUnavailableError as exc:
+                # Keep the result while the lease lasts (the renewer extends it once Redis is back);
+                # past it the reaper re-queues the session, which then ends exactly once elsewhere.
+                left = item.renewed + self.settings.lease_s - time.monotonic()
+                if item.lost or left <= 0:
+                    log.error("session %s/%d: result not written before the lease ran out (%s)",
+                              lease.job_id, lease.index, exc)  # fmt: skip
+                    return
+                delay = min(retry.next_delay(), left)
+                log.warning("session %s/%d: result not written yet (%s); retrying in %.2f s",
+                            lease.job_id, lease.index, exc, delay)  # fmt: skip
+                await asyncio.sleep(delay)
         if written:
             self.completed += 1
+            self.metrics.ended(result)
             err = result.error.type.value if result.error else "-"
             log.info(
                 "session %s/%d %s error=%s bytes=%d total_ms=%s attempt=%d",
@@ -141,15 +203,26 @@ class WorkerLoop:
                 "session %s/%d: lease lost; stale result refused by the queue", lease.job_id, lease.index
             )
 
+    def _complete_and_count(self, lease: Lease, result: SessionResult) -> bool:
+        """In a thread: the fenced write, then (only when it counted) the totals `top` shows."""
+        written = self.queue.complete(lease, result)
+        if written:
+            with contextlib.suppress(StoreUnavailableError):  # a lost count, never a lost result
+                self.totals.session_ended(result)
+        return written
+
     # ---- leases, heartbeat, reaper --------------------------------------------------------------
 
     async def _renew(self) -> None:
         items = [i for i in self.inflight.values() if not i.lost]
         if not items:
             return
+        asked = time.monotonic()
         flags = await asyncio.to_thread(self.queue.renew, self.worker_id, [i.lease for i in items])
         for item, kept in zip(items, flags, strict=True):
-            if not kept:
+            if kept:
+                item.renewed = asked
+            else:
                 item.lost = True
                 log.warning("session %s/%d: lease lost (recovered elsewhere); stopping it",
                             item.lease.job_id, item.lease.index)  # fmt: skip
@@ -157,7 +230,10 @@ class WorkerLoop:
                     item.task.cancel()
 
     async def _heartbeat_once(self) -> None:
-        ttl = max(3 * self.settings.heartbeat_s, float(self.settings.lease_s))
+        # Three missed beats and the worker counts as dead. Kept shorter than a lease (5 s beats, 30 s
+        # leases by default) so a dead worker leaves the registry before its leases expire, and the
+        # reaper names the reason of its sessions' recovery `worker_died`, not `timeout`.
+        ttl = 3 * self.settings.heartbeat_s
         await asyncio.to_thread(self.queue.heartbeat, self.worker_id, len(self.inflight), self.capacity, ttl)
         if self.inflight:
             await self.protection.update(True)  # refreshes the expiry while busy
@@ -165,6 +241,12 @@ class WorkerLoop:
     async def _reap(self) -> None:
         count = await self.pool.reap_orphans()
         self.reaped += count
+        if count:
+            self.metrics.reaped(count)
+            await asyncio.to_thread(self.totals.count, metric_names.ZOMBIES_REAPED, count)
+
+    async def _flush_metrics(self) -> None:
+        self.metrics.flush()
 
     async def _every(self, interval_s: float, action: object) -> None:
         assert callable(action)

@@ -11,9 +11,9 @@ import logging
 import os
 import signal
 import socket
-import sys
 import uuid
 
+import redis
 from playwright.async_api import async_playwright
 
 from jobcore.queue import JobQueue
@@ -22,6 +22,7 @@ from jobcore.settings import Settings
 from worker import reaper
 from worker.browser_pool import BrowserPool
 from worker.egress import EgressGuard
+from worker.log_setup import configure_logging
 from worker.loop import WorkerLoop
 from worker.screenshots import screenshot_store
 from worker.session_runner import SessionRunner
@@ -34,12 +35,33 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=os.environ.get("TRAFFIC_TOOL_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-        stream=sys.stderr,
-    )
+def check_eviction_policy(client: redis.Redis) -> str | None:
+    """Warn loudly unless Redis runs with `noeviction`: eviction drops queued jobs without a trace.
+
+    Returns the policy, or None where the server does not say: ElastiCache refuses CONFIG (the
+    template's parameter group sets the policy there), and an unreachable Redis is the claim
+    loop's business, not a reason to refuse to start.
+    """
+    try:
+        reply: dict[str, str] = client.config_get("maxmemory-policy")  # type: ignore[assignment]
+    except redis.ResponseError as exc:  # unknown or renamed command, or NOPERM: the server forbids it
+        log.info("maxmemory-policy not readable here (%s); the server's configuration must set noeviction",
+                 str(exc).splitlines()[0])  # fmt: skip
+        return None
+    except redis.RedisError as exc:
+        log.warning("maxmemory-policy not checked: Redis unreachable at start (%s)", exc)
+        return None
+    policy = reply.get("maxmemory-policy")
+    if policy is None:
+        return None
+    if policy != "noeviction":
+        log.error(
+            "!!! Redis maxmemory-policy is %r, not 'noeviction': under memory pressure Redis will EVICT "
+            "queued jobs and results, which are then lost without a trace. Set maxmemory-policy "
+            "noeviction (CONFIG SET maxmemory-policy noeviction, or the parameter group) !!!",
+            policy,
+        )
+    return policy
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -49,6 +71,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
     worker_id = new_worker_id()
     client = connect(settings)
+    await asyncio.to_thread(check_eviction_policy, client)
     queue = JobQueue(client, settings)
     store = screenshot_store(settings)
     if store is None:

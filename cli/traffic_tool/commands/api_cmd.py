@@ -37,6 +37,7 @@ def api(
 ) -> None:
     """Serve the job API on this machine: the same handlers, the routes read from template.yaml."""
     from traffic_tool.local.adapter import LocalApi, LocalApiServer
+    from traffic_tool.local.prometheus_text import prometheus_source
     from traffic_tool.paths import project_root
 
     settings = configure_environment(tokens=tokens, allow_targets=allow_targets, redis_url=redis_url)
@@ -45,13 +46,21 @@ def api(
             "[yellow]warning:[/yellow] no tokens configured (--tokens tenant=token); every request gets 403"
         )
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read EMF lines here
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "traffic-tool-api")
     try:
-        server = LocalApiServer((host, port), LocalApi(project_root()), access_log=access_log)
+        server = LocalApiServer(
+            (host, port),
+            LocalApi(project_root()),
+            access_log=access_log,
+            metrics=prometheus_source(settings.redis_url),
+        )
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror}")
         raise typer.Exit(code=1) from None
-    err.print(f"job API on {server.url} (Redis {settings.redis_url})")
+    err.print(
+        f"job API on {server.url} (Redis {settings.redis_url}); Prometheus text on {server.url}/metrics"
+    )
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +25,10 @@ from traffic_tool.local.template_routes import load_authorizer, load_routes
 # API Gateway's own payload limit; our handler enforces the smaller contract limit itself.
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
 STAGE = "local"
+METRICS_PATH = "/metrics"  # Prometheus text, served by the adapter itself (not a route of the template)
+
+# (status, content type, body) of the /metrics answer
+MetricsSource = Callable[[], tuple[int, str, bytes]]
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 413, f"the request body ({length} bytes) exceeds API Gateway's 10 MB limit"
             )
             self.close_connection = True
+        elif (
+            self.command == "GET"
+            and self.server.metrics is not None
+            and urlsplit(self.path).path == METRICS_PATH
+        ):
+            self.rfile.read(length)
+            status, content_type, data = self.server.metrics()
+            headers = {"Content-Type": content_type}
         else:
             body = self.rfile.read(length) if length else b""
             lowered = {k.lower(): v for k, v in self.headers.items()}
@@ -202,10 +215,17 @@ class LocalApiServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], api: LocalApi, access_log: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        api: LocalApi,
+        access_log: bool = False,
+        metrics: MetricsSource | None = None,
+    ) -> None:
         super().__init__(address, _RequestHandler)
         self.api = api
         self.access_log = access_log
+        self.metrics = metrics
 
     def log_exception(self) -> None:
         import traceback

@@ -15,13 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobcore.errors import StoreUnavailableError
-from jobcore.redis_conn import connect_probe
-from jobcore.settings import Settings
-from traffic_tool.fleet_snapshot import read_snapshot
-from traffic_tool.local import prometheus_text
-from traffic_tool.local.adapter import LocalApi, LocalApiServer, MetricsSource
+from traffic_tool.local.adapter import LocalApi, LocalApiServer
 from traffic_tool.local.moto_aws import LocalAws
+from traffic_tool.local.prometheus_text import prometheus_source
 from traffic_tool.local.redis_process import RedisServer
 from traffic_tool.local.scheduler import LocalScheduler
 from traffic_tool.local.worker_fleet import LocalWorkerFleet
@@ -79,6 +75,8 @@ class LocalStack:
             "TRAFFIC_TOOL_PROJECT_ROOT": str(c.project_root),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "TrafficTool",
+            # no CloudWatch here: EMF lines would only flood the console; /metrics and `top` read Redis
+            "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **self.aws.env(),
         }
@@ -153,16 +151,3 @@ class LocalStack:
             self.aws.stop()
         if self.redis is not None:
             self.redis.stop()
-
-
-def prometheus_source(redis_url: str) -> MetricsSource:
-    """/metrics: the fleet snapshot read from Redis on every scrape; 503 while Redis is unreachable."""
-    client = connect_probe(Settings(redis_url=redis_url))
-
-    def scrape() -> tuple[int, str, bytes]:
-        try:
-            return 200, prometheus_text.CONTENT_TYPE, prometheus_text.render(read_snapshot(client)).encode()
-        except StoreUnavailableError as exc:
-            return 503, "text/plain; charset=utf-8", f"{exc}\n".encode()
-
-    return scrape

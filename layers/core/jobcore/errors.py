@@ -84,6 +84,10 @@ class StoreUnavailableError(TrafficToolError):
     """Redis is unreachable, out of memory or could not make a write durable."""
 
 
+class StoreOutOfMemoryError(StoreUnavailableError):
+    """Redis reached maxmemory and, under `noeviction`, refuses writes rather than evict jobs."""
+
+
 class IdempotencyConflictError(TrafficToolError):
     """The same Idempotency-Key was used with a different request body."""
 

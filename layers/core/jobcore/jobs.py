@@ -34,6 +34,7 @@ from jobcore.errors import (
 from jobcore.idempotency_store import IdempotencyStore
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 from jobcore.queue import JobQueue
+from jobcore.redis_conn import as_store_error
 from jobcore.settings import Settings
 from jobcore.store import ArchiveReader, JobStore
 from jobcore.urlguard import EgressPolicy, IPAddress, url_host
@@ -134,7 +135,9 @@ class JobService:
                 time.sleep(0.01)
             except IdempotencyPersistenceLayerError as exc:
                 cause = exc.args[1] if len(exc.args) > 1 else exc
-                raise StoreUnavailableError(f"the job store (Redis) is unavailable: {cause}") from exc
+                mapped = as_store_error(cause) if isinstance(cause, BaseException) else None
+                unavailable = StoreUnavailableError(f"the job store (Redis) is unavailable: {cause}")
+                raise mapped or unavailable from exc
 
     def _submit_idempotent(self, submission: dict[str, Any]) -> dict[str, Any]:
         return self._accept(submission["tenant"], submission["request"]).model_dump(mode="json")

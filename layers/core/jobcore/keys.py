@@ -86,3 +86,7 @@ def check_tenant(tenant: str) -> str:
 
 SCALER_STATE: Final = PREFIX + "scaler"  # hash: the scaler's memory between runs (ScalerState)
 SCALER_LOCK: Final = PREFIX + "scaler-lock"  # one scaler decision at a time
+
+# Observability (issue 5): what `traffic-tool top` and the local /metrics read besides the job plane.
+TELEMETRY: Final = PREFIX + "telemetry"  # hash: running totals and gauges, field = metric name[:label]
+RECENT_SESSIONS: Final = PREFIX + "recent-sessions"  # list, newest first: "duration_ms queue_wait_ms bytes"

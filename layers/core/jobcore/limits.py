@@ -27,3 +27,6 @@ MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
 IDEMPOTENCY_TTL_S: Final = 24 * 3600
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 20
+# What a session should cost (the seed's resource guards), and where the bandwidth alarm fires.
+BANDWIDTH_TARGET_BYTES: Final = 300 * 1024
+BANDWIDTH_ALARM_BYTES: Final = 350 * 1024

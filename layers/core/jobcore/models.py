@@ -274,6 +274,9 @@ class HealthView(BaseModel):
     workers: int
     capacity: int
     dead_letters: int
+    oldest_queued_age_s: float = Field(
+        default=0.0, description="seconds the oldest session not yet claimed has waited (0 when none waits)"
+    )
 
 
 class ApiErrorBody(BaseModel):

@@ -35,7 +35,8 @@ from jobcore.settings import Settings
 from jobcore.spec_secrets import join_secrets, secret_values, split_secrets
 
 
-def _load_script(name: str) -> str:
+def load_script(name: str) -> str:
+    """A Lua script of lua/, with the shared functions of common.lua before it."""
     lua = resources.files("jobcore") / "lua"
     return (lua / "common.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
 
@@ -93,14 +94,14 @@ class JobQueue:
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self.r = client
         self.settings = settings
-        self._enqueue = client.register_script(_load_script("enqueue"))
-        self._claim = client.register_script(_load_script("claim"))
-        self._renew = client.register_script(_load_script("renew"))
-        self._complete = client.register_script(_load_script("complete"))
-        self._handback = client.register_script(_load_script("handback"))
-        self._reap = client.register_script(_load_script("reap"))
-        self._cancel = client.register_script(_load_script("cancel"))
-        self._oldest = client.register_script(_load_script("oldest"))
+        self._enqueue = client.register_script(load_script("enqueue"))
+        self._claim = client.register_script(load_script("claim"))
+        self._renew = client.register_script(load_script("renew"))
+        self._complete = client.register_script(load_script("complete"))
+        self._handback = client.register_script(load_script("handback"))
+        self._reap = client.register_script(load_script("reap"))
+        self._cancel = client.register_script(load_script("cancel"))
+        self._oldest = client.register_script(load_script("oldest"))
         self._replicas_checked_at = 0.0
         self._replicas = 0
 

@@ -21,7 +21,7 @@ from jobcore.models import (
     Progress,
     SessionResult,
 )
-from jobcore.queue import parse_workers
+from jobcore.queue import load_script, parse_workers
 from jobcore.redis_conn import store_errors
 
 
@@ -68,6 +68,7 @@ class JobStore:
     def __init__(self, client: redis.Redis, archive: ArchiveReader | None = None) -> None:
         self.r = client
         self.archive = archive
+        self._oldest = client.register_script(load_script("oldest"))
 
     def get(self, tenant: str, job_id: str) -> JobView:
         """The job as its tenant sees it; another tenant's job is not found."""
@@ -161,18 +162,23 @@ class JobStore:
         return JobList(jobs=jobs, next_cursor=next_cursor)
 
     def health(self) -> HealthView:
-        """Fleet-wide figures from one pipelined round trip."""
+        """Fleet-wide figures from one pipelined round trip (the oldest waiting session's age included)."""
         with store_errors():
             pipe = self.r.pipeline(transaction=False)
             pipe.hgetall(keys.STATS)
             pipe.hgetall(keys.WORKERS)
             pipe.xlen(keys.DEAD_LETTER)
-            stats, workers_raw, dead = pipe.execute()
+            pipe.time()
+            self._oldest(keys=list(keys.ROTAS), args=[keys.PREFIX, keys.GROUP, *PRIORITY_ORDER], client=pipe)
+            stats, workers_raw, dead, (now_s, now_us), oldest = pipe.execute()
         workers = parse_workers(workers_raw, time.time())
         depth = {p.value: max(0, int(stats.get(f"backlog:{p.value}", 0))) for p in PRIORITY_ORDER}
         capacity = sum(int(w.get("capacity", 0)) for w in workers.values())
         backlog = sum(depth.values())
         status = "degraded" if backlog > 0 and not workers else "ok"
+        # Entry ids start with Redis's clock at XADD (enqueue or re-queue): the age needs no field.
+        stamps = [int(ms) for ms in oldest if int(ms) > 0]
+        now_ms = int(now_s) * 1000 + int(now_us) // 1000
         return HealthView(
             status=status,
             queue_depth=backlog,
@@ -181,4 +187,5 @@ class JobStore:
             workers=len(workers),
             capacity=capacity,
             dead_letters=int(dead),
+            oldest_queued_age_s=max(0, now_ms - min(stamps)) / 1000 if stamps else 0.0,
         )

@@ -1,0 +1,86 @@
+"""`traffic-tool top`'s frame: the dashboard's panels drawn from one FleetSnapshot."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+
+from jobcore import limits, metric_names
+from traffic_tool.fleet_snapshot import FleetSnapshot
+
+STATUS_CLASSES = ("2xx", "4xx", "5xx")
+
+
+def _kb(value: float | None) -> str:
+    return "-" if value is None else f"{value / 1024:.1f} KB"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def _grid(rows: list[tuple[str, str]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim")
+    grid.add_column(justify="right")
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid
+
+
+def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> RenderableType:
+    h, t = now.health, now.totals
+    util = now.utilisation
+    sessions = _grid([
+        ("active", str(h.running_sessions)),
+        ("capacity", str(h.capacity)),
+        ("utilisation", "-" if util is None else f"{util:.0%}"),
+        ("ok", f"{t.get(metric_names.SESSIONS_OK):.0f}"),
+        ("failed", f"{t.get(metric_names.SESSIONS_FAILED):.0f}"),
+        ("p95 duration", _ms(t.p95("duration_ms"))),
+    ])  # fmt: skip
+    depth = h.queue_depth_by_priority
+    queue = _grid([
+        ("queued", str(h.queue_depth)),
+        ("  high / normal / low", f"{depth.high} / {depth.normal} / {depth.low}"),
+        ("processing", str(h.running_sessions)),
+        ("oldest queued", f"{h.oldest_queued_age_s:.1f} s"),
+        ("p95 queue wait", _ms(t.p95("queue_wait_ms"))),
+        ("dead letters", str(h.dead_letters)),
+    ])  # fmt: skip
+    desired = now.desired_workers
+    workers = _grid([
+        ("health", "ready" if h.status == "ok" else h.status),
+        ("live workers", str(h.workers)),
+        ("desired", "-" if desired is None else str(desired)),
+        ("zombies reaped", f"{t.get(metric_names.ZOMBIES_REAPED):.0f}"),
+    ])  # fmt: skip
+    request_rows = []
+    for status_class in STATUS_CLASSES:
+        rate = now.rate(previous, metric_names.API_REQUESTS, status_class)
+        shown = f"{t.get(metric_names.API_REQUESTS, status_class):.0f}"
+        request_rows.append((status_class, shown if rate is None else f"{shown}  ({rate:.1f}/s)"))
+    requests = _grid(request_rows)
+    target = limits.BANDWIDTH_TARGET_BYTES
+    bandwidth = _grid([
+        ("average", _kb(t.bytes_per_session())),
+        ("p95", _kb(t.p95("bytes_in"))),
+        ("target", _kb(target)),
+    ])  # fmt: skip
+    by_type = sorted(t.labelled(metric_names.SESSIONS_FAILED).items(), key=lambda kv: (-kv[1], kv[0]))
+    errors = _grid([(error_type, f"{count:.0f}") for error_type, count in by_type] or [("none", "")])
+    top_row = Table.grid(expand=True, padding=(0, 1))
+    bottom_row = Table.grid(expand=True, padding=(0, 1))
+    for row in (top_row, bottom_row):
+        for _ in range(3):
+            row.add_column(ratio=1)
+    top_row.add_row(
+        Panel(sessions, title="active sessions"), Panel(queue, title="queue"), Panel(workers, title="fleet")
+    )
+    bottom_row.add_row(
+        Panel(requests, title="API requests"),
+        Panel(bandwidth, title="bytes per session"),
+        Panel(errors, title="errors by type"),
+    )
+    return Group(top_row, bottom_row)

@@ -1,0 +1,101 @@
+"""Running totals in Redis: what `traffic-tool top` and the local `/metrics` show besides the job plane's
+own figures (which JobStore.health() reads). Fields are metric names from jobcore.metric_names, with
+`:label` for the per-error-type and per-status-class series, so the three views cannot disagree on names.
+
+Writers call these after the fact (a session ended, a request answered); a failed write loses one count,
+never the work, so callers may suppress StoreUnavailableError.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import redis
+
+from jobcore import keys, metric_names
+from jobcore.constants import SessionStatus
+from jobcore.models import SessionResult
+from jobcore.redis_conn import store_errors
+
+RECENT_MAX = 1000  # sessions kept for percentiles
+
+
+def series(name: str, label: str | None = None) -> str:
+    return name if label is None else f"{name}:{label}"
+
+
+@dataclass(frozen=True)
+class RecentSession:
+    duration_ms: int
+    queue_wait_ms: int
+    bytes_in: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    counters: dict[str, float] = field(default_factory=dict)
+    recent: list[RecentSession] = field(default_factory=list)
+
+    def get(self, name: str, label: str | None = None) -> float:
+        return self.counters.get(series(name, label), 0.0)
+
+    def labelled(self, name: str) -> dict[str, float]:
+        """{label: value} of a metric's labelled series, e.g. failures by error type."""
+        prefix = f"{name}:"
+        return {k[len(prefix) :]: v for k, v in self.counters.items() if k.startswith(prefix)}
+
+    def p95(self, attribute: str) -> float | None:
+        return percentile([float(getattr(s, attribute)) for s in self.recent], 95)
+
+    def bytes_per_session(self) -> float | None:
+        ended = self.get(metric_names.SESSIONS_OK) + self.get(metric_names.SESSIONS_FAILED)
+        return self.get(metric_names.BYTES_PER_SESSION) / ended if ended else None
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile (as CloudWatch's pNN of raw values); None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+class FleetTotals:
+    def __init__(self, client: redis.Redis) -> None:
+        self.r = client
+
+    def session_ended(self, result: SessionResult) -> None:
+        ok = result.status is SessionStatus.OK
+        timings = result.timings_ms
+        with store_errors():
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hincrby(keys.TELEMETRY, metric_names.SESSIONS_OK if ok else metric_names.SESSIONS_FAILED, 1)
+            if not ok and result.error is not None:
+                pipe.hincrby(keys.TELEMETRY, series(metric_names.SESSIONS_FAILED, result.error.type.value), 1)
+            # the sum of bytes: divided by sessions ended it is the bandwidth per session
+            pipe.hincrby(keys.TELEMETRY, metric_names.BYTES_PER_SESSION, result.bytes_in)
+            recent = f"{timings.total or 0} {timings.queue_wait or 0} {result.bytes_in}"
+            pipe.lpush(keys.RECENT_SESSIONS, recent)
+            pipe.ltrim(keys.RECENT_SESSIONS, 0, RECENT_MAX - 1)
+            pipe.execute()
+
+    def count(self, name: str, amount: int = 1, label: str | None = None) -> None:
+        with store_errors():
+            self.r.hincrby(keys.TELEMETRY, series(name, label), amount)
+
+    def set_gauge(self, name: str, value: float) -> None:
+        with store_errors():
+            self.r.hset(keys.TELEMETRY, name, repr(float(value)))
+
+    def read(self) -> Totals:
+        with store_errors():
+            pipe = self.r.pipeline(transaction=False)
+            pipe.hgetall(keys.TELEMETRY)
+            pipe.lrange(keys.RECENT_SESSIONS, 0, -1)
+            raw, recent_raw = pipe.execute()
+        recent = []
+        for line in recent_raw:
+            duration, wait, size = (int(part) for part in line.split())
+            recent.append(RecentSession(duration, wait, size))
+        return Totals({k: float(v) for k, v in raw.items()}, recent)

@@ -1,0 +1,25 @@
+"""A logging filter that masks secrets (URL passwords, bearer tokens) in every record before any
+handler formats it: the message, its arguments and the `extra` fields."""
+
+from __future__ import annotations
+
+import logging
+
+from jobcore.masking import mask_obj, mask_text
+
+# What every LogRecord has; everything else on a record came in through `extra` (or a filter).
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+
+class SecretMaskingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = mask_text(record.getMessage()) if record.args else mask_text(record.msg)
+            record.args = None
+        else:
+            record.msg = mask_obj(record.msg)
+            record.args = mask_obj(record.args) if isinstance(record.args, dict | tuple) else record.args
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD and isinstance(value, str | dict | list):
+                setattr(record, key, mask_obj(value))
+        return True

@@ -1,0 +1,151 @@
+"""`traffic-tool top`'s frame and the local stack's Prometheus `/metrics`, against a real Redis holding
+real job-plane state (jobs enqueued, claimed and completed through jobcore), checked against Redis."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from typer.testing import CliRunner
+
+from jobcore import keys, metric_names
+from jobcore.constants import SessionStatus
+from jobcore.errors import ErrorType
+from jobcore.fleet_totals import FleetTotals
+from jobcore.models import ErrorInfo, JobRequest, SessionResult, Timings
+from jobcore.queue import JobQueue
+from tests.support.cfn_yaml import PROJECT_ROOT
+from tests.support.redis_server import RedisServer, free_port
+from traffic_tool.fleet_panels import render_frame
+from traffic_tool.fleet_snapshot import read_snapshot
+from traffic_tool.local.adapter import LocalApi, LocalApiServer
+from traffic_tool.local.prometheus_text import prometheus_source
+from traffic_tool.main import app
+
+
+def result(
+    index: int, status: SessionStatus, error: ErrorType | None, size: int, total_ms: int
+) -> SessionResult:
+    return SessionResult(
+        index=index,
+        url="http://127.0.0.1:9/",
+        status=status,
+        error=ErrorInfo(type=error, message="m") if error else None,
+        bytes_in=size,
+        timings_ms=Timings(total=total_ms, queue_wait=10 * (index + 1)),
+    )
+
+
+@pytest.fixture
+def busy_fleet(queue: JobQueue, r: redis.Redis) -> redis.Redis:
+    """2 sessions done (1 ok, 1 navigation timeout), 1 running, 3 high + 2 low waiting, one live worker."""
+    totals = FleetTotals(r)
+    first = queue.enqueue(
+        "tenant-a", JobRequest.model_validate({"sessions": [{"url": "http://127.0.0.1:9/"}] * 3})
+    )
+    assert first
+    queue.heartbeat("w1", active=3, capacity=4, ttl_s=60)
+    leases = queue.claim("w1", 3)
+    outcomes = [
+        result(0, SessionStatus.OK, None, 200 * 1024, 1200),
+        result(1, SessionStatus.FAILED, ErrorType.NAVIGATION_TIMEOUT, 100 * 1024, 30_000),
+    ]
+    for lease, outcome in zip(leases, outcomes, strict=False):
+        assert queue.complete(lease, outcome)
+        totals.session_ended(outcome)
+    queue.enqueue(
+        "tenant-a",
+        JobRequest.model_validate({"sessions": [{"url": "http://127.0.0.1:9/"}] * 3, "priority": "high"}),
+    )
+    queue.enqueue(
+        "tenant-b",
+        JobRequest.model_validate({"sessions": [{"url": "http://127.0.0.1:9/"}] * 2, "priority": "low"}),
+    )
+    for status_class, count in (("2xx", 7), ("4xx", 2), ("5xx", 1)):
+        totals.count(metric_names.API_REQUESTS, count, label=status_class)
+    totals.set_gauge(metric_names.DESIRED_WORKERS, 2)
+    return r
+
+
+def row(text: str, label: str) -> str:
+    match = re.search(rf"│ +{re.escape(label)} {{2,}}(\S+(?: \S+)*)", text)
+    assert match, f"no {label!r} in the frame:\n{text}"
+    return match.group(1)
+
+
+def test_a_top_frame_shows_what_redis_holds(busy_fleet: redis.Redis) -> None:
+    r = busy_fleet
+    console = Console(record=True, width=150, color_system=None)
+    console.print(render_frame(read_snapshot(r)))
+    frame = console.export_text()
+
+    stats = r.hgetall(keys.STATS)
+    assert row(frame, "active") == stats["running"] == "1"
+    assert row(frame, "capacity") == "4" and row(frame, "utilisation") == "25%"
+    assert row(frame, "queued") == stats["backlog"] == "5"
+    assert (
+        row(frame, "high / normal / low")
+        == f"{stats['backlog:high']} / {stats['backlog:normal']} / {stats['backlog:low']}"
+    )
+    assert row(frame, "live workers") == "1" and row(frame, "desired") == "2"
+    assert row(frame, "ok") == "1" and row(frame, "failed") == "1"
+    assert (
+        row(frame, "navigation_timeout") == r.hget(keys.TELEMETRY, "SessionsFailed:navigation_timeout") == "1"
+    )
+    assert row(frame, "2xx") == "7" and row(frame, "5xx") == "1"
+    assert row(frame, "average") == "150.0 KB"  # (200 + 100) KB over 2 sessions
+    assert row(frame, "p95 duration") == "30000 ms"
+    assert row(frame, "health") == "ready"
+
+
+def test_top_once_prints_a_frame_for_a_redis_url(busy_fleet: redis.Redis, redis_server: RedisServer) -> None:
+    outcome = CliRunner().invoke(app, ["top", "--once", "--redis-url", redis_server.url])
+    assert outcome.exit_code == 0, outcome.output
+    assert "active sessions" in outcome.output and "errors by type" in outcome.output
+
+
+def test_top_once_fails_clearly_without_redis() -> None:
+    outcome = CliRunner().invoke(app, ["top", "--once", "--redis-url", f"redis://127.0.0.1:{free_port()}/0"])
+    assert outcome.exit_code == 1
+
+
+@pytest.fixture
+def local_api(redis_server: RedisServer) -> Iterator[str]:
+    server = LocalApiServer(
+        ("127.0.0.1", free_port()), LocalApi(PROJECT_ROOT), metrics=prometheus_source(redis_server.url)
+    )
+    import threading
+
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_local_metrics_endpoint_serves_prometheus_text_read_from_redis(
+    busy_fleet: redis.Redis, local_api: str
+) -> None:
+    with urllib.request.urlopen(f"{local_api}/metrics", timeout=5) as reply:
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = reply.read().decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    stats = busy_fleet.hgetall(keys.STATS)
+    assert samples[("traffic_tool_active_sessions", ())] == float(stats["running"])
+    assert samples[("traffic_tool_queue_depth", (("priority", "high"),))] == float(stats["backlog:high"])
+    assert samples[("traffic_tool_queue_depth", (("priority", "low"),))] == 2
+    assert samples[("traffic_tool_fleet_capacity", ())] == 4
+    assert samples[("traffic_tool_sessions_failed_total", (("error_type", "navigation_timeout"),))] == 1
+    assert samples[("traffic_tool_api_requests_total", (("status_class", "4xx"),))] == 2
+    assert samples[("traffic_tool_bytes_per_session_sum", ())] == 300 * 1024
+    assert samples[("traffic_tool_bytes_per_session_count", ())] == 2
+    assert samples[("traffic_tool_oldest_queued_age_seconds", ())] >= 0

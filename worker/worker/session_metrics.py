@@ -1,0 +1,66 @@
+"""The worker's CloudWatch metrics, written as EMF lines on stdout (the awslogs driver ships them).
+
+The worker is not a Lambda: nothing flushes for it. Values collect in one Powertools EphemeralMetrics
+and are written every FLUSH_INTERVAL_S, after every BATCH sessions, and when the worker stops; the
+failures by error type go out as one blob per type at the same moments. Called on the event loop only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from jobcore import emf, metric_names
+from jobcore.constants import SessionStatus
+from jobcore.models import SessionResult
+
+FLUSH_INTERVAL_S = 60.0
+BATCH = 50  # sessions ended between two flushes at most
+
+
+class SessionMetrics:
+    def __init__(self) -> None:
+        self._metrics = emf.new_metrics()
+        self._failed: Counter[str] = Counter()
+        self._ended = 0
+
+    def started(self, count: int) -> None:
+        if count:
+            self._metrics.add_metric(name=metric_names.SESSIONS_STARTED, unit=MetricUnit.Count, value=count)
+
+    def ended(self, result: SessionResult) -> None:
+        if result.status is SessionStatus.OK:
+            self._metrics.add_metric(name=metric_names.SESSIONS_OK, unit=MetricUnit.Count, value=1)
+        else:
+            self._metrics.add_metric(name=metric_names.SESSIONS_FAILED, unit=MetricUnit.Count, value=1)
+            self._failed[result.error.type.value if result.error else "unknown"] += 1
+        self._metrics.add_metric(
+            name=metric_names.BYTES_PER_SESSION, unit=MetricUnit.Bytes, value=result.bytes_in
+        )
+        timings = result.timings_ms
+        if timings.total is not None:
+            self._metrics.add_metric(
+                name=metric_names.SESSION_DURATION, unit=MetricUnit.Milliseconds, value=timings.total
+            )
+        if timings.queue_wait is not None:
+            self._metrics.add_metric(
+                name=metric_names.QUEUE_WAIT, unit=MetricUnit.Milliseconds, value=timings.queue_wait
+            )
+        self._ended += 1
+        if self._ended >= BATCH:
+            self.flush()
+
+    def reaped(self, count: int) -> None:
+        if not count:
+            return
+        self._metrics.add_metric(name=metric_names.ZOMBIES_REAPED, unit=MetricUnit.Count, value=count)
+
+    def flush(self) -> None:
+        if self._metrics.metric_set:
+            self._metrics.flush_metrics()
+        failed, self._failed = self._failed, Counter()
+        for error_type, count in sorted(failed.items()):
+            with emf.dimensioned(metric_names.ERROR_TYPE_DIMENSION, error_type) as by_type:
+                by_type.add_metric(name=metric_names.SESSIONS_FAILED, unit=MetricUnit.Count, value=count)
+        self._ended = 0
