@@ -40,3 +40,19 @@ def queue(r: redis.Redis, settings: Settings) -> JobQueue:
 @pytest.fixture
 def store(r: redis.Redis) -> JobStore:
     return JobStore(r)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's in-process AWS, with credentials that reach nothing else and no endpoint override."""
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from moto import mock_aws
+
+    with mock_aws():
+        yield

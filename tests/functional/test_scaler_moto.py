@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 import redis
-from moto import mock_aws
 
 import scaler_backend
 import scaler_handler
@@ -34,24 +32,16 @@ MINUTE = 60.0
 
 
 @pytest.fixture
-def ecs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("ecs")
-        client.create_cluster(clusterName=CLUSTER)
-        client.register_task_definition(
-            family="worker",
-            containerDefinitions=[{"name": "worker", "image": "traffic-tool-worker:latest", "memory": 2048}],
-        )
-        # as CloudFormation leaves a service created without DesiredCount
-        client.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="worker", desiredCount=1)
-        yield client
+def ecs(aws: None) -> Any:
+    client = boto3.client("ecs")
+    client.create_cluster(clusterName=CLUSTER)
+    client.register_task_definition(
+        family="worker",
+        containerDefinitions=[{"name": "worker", "image": "traffic-tool-worker:latest", "memory": 2048}],
+    )
+    # as CloudFormation leaves a service created without DesiredCount
+    client.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="worker", desiredCount=1)
+    return client
 
 
 def desired_count(ecs: Any) -> int:

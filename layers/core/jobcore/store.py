@@ -24,6 +24,12 @@ from jobcore.models import (
 from jobcore.queue import load_script, parse_workers
 from jobcore.redis_conn import store_errors
 
+# The job hash fields a summary (the job list) is made of.
+SUMMARY_FIELDS = (
+    "tenant", "priority", "created_at", "finished_at", "labels", "started_at", "cancel_requested",
+    "total", "queued", "running", "ok", "failed", "cancelled",
+)  # fmt: skip
+
 
 class ArchiveReader(Protocol):
     """Where finished jobs are read back from after their Redis record expired (S3 in AWS)."""
@@ -121,41 +127,11 @@ class JobStore:
             )
             pipe = self.r.pipeline(transaction=False)
             for job_id, _ in page[:limit]:
-                pipe.hmget(
-                    keys.job(job_id),
-                    "tenant",
-                    "priority",
-                    "created_at",
-                    "finished_at",
-                    "labels",
-                    "started_at",
-                    "cancel_requested",
-                    "total",
-                    "queued",
-                    "running",
-                    "ok",
-                    "failed",
-                    "cancelled",
-                )
+                pipe.hmget(keys.job(job_id), list(SUMMARY_FIELDS))
             rows = pipe.execute()
-        fields = (
-            "tenant",
-            "priority",
-            "created_at",
-            "finished_at",
-            "labels",
-            "started_at",
-            "cancel_requested",
-            "total",
-            "queued",
-            "running",
-            "ok",
-            "failed",
-            "cancelled",
-        )
         jobs = []
         for (job_id, _), row in zip(page[:limit], rows, strict=True):
-            meta = {k: v for k, v in zip(fields, row, strict=True) if v is not None}
+            meta = {k: v for k, v in zip(SUMMARY_FIELDS, row, strict=True) if v is not None}
             if meta.get("tenant") == tenant:  # expired records drop out of the page
                 jobs.append(JobSummary(**_summary(job_id, meta)))
         next_cursor = repr(page[limit - 1][1]) if len(page) > limit else None
