@@ -54,12 +54,21 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
-def chrome_pss(pid: int) -> int:
+def chrome_pss(pid: int) -> tuple[int, int]:
+    """(PSS in bytes, process count) of every Chromium process of the worker: those carrying its owner
+    mark and its descendants, so neither a missing mark nor a re-parented process is left out."""
+    pids = set(chrome_owned_by(pid))
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                name = child.name().lower()
+                if "chrom" in name or "headless" in name:
+                    pids.add(child.pid)
     total = 0
-    for chrome in chrome_owned_by(pid):
+    for chrome in pids:
         with contextlib.suppress(psutil.Error):
             total += psutil.Process(chrome).memory_full_info().pss
-    return total
+    return total, len(pids)
 
 
 def submit(queue: JobQueue, specs: list[dict[str, object]]) -> list[str]:
@@ -127,17 +136,19 @@ def run(args: argparse.Namespace) -> None:
         worker = WorkerProcess(redis_server.url, logs / "memory.log", sessions_per_worker=8,
                                browsers_per_worker=args.browsers, lease_s=30)  # fmt: skip
         worker.wait_log("serving")
-        peak = [0]
+        peak = [0, 0]
 
         def sample() -> None:
-            peak[0] = max(peak[0], chrome_pss(worker.pid))
+            pss, count = chrome_pss(worker.pid)
+            if pss > peak[0]:
+                peak[:] = [pss, count]
 
         hold: dict[str, object] = {"url": site.url("/hold.html"), "steps": [{"action": "wait", "ms": 1500}],
                 "expect": {"analytics": True}}  # fmt: skip
         jobs = submit(queue, [hold] * args.memory)
         wait_done(store, jobs, on_tick=sample)
-        print(f"memory: peak PSS of all Chromium processes {peak[0] / 2**20:.0f} MB at 8 concurrent sessions "
-              f"-> {peak[0] / 2**20 / 8:.0f} MB per concurrent session")  # fmt: skip
+        print(f"memory: peak PSS of all Chromium processes {peak[0] / 2**20:.0f} MB ({peak[1]} processes) "
+              f"at 8 concurrent sessions -> {peak[0] / 2**20 / 8:.0f} MB per concurrent session")  # fmt: skip
         worker.stop()
     finally:
         site.stop()

@@ -7,6 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel
 
 from jobcore.errors import (
     AdmissionError,
@@ -21,6 +23,38 @@ from jobcore.errors import (
 from jobcore.models import ApiError, ApiErrorBody
 
 logger = Logger(child=True)
+
+# Every status the API (or API Gateway in front of it) answers with, for the OpenAPI document.
+ERROR_STATUSES: dict[int, str] = {
+    400: "invalid input (the message names the field), or a target the egress guard refuses",
+    401: "no bearer token, or an unknown one (answered by API Gateway)",
+    403: "the authorizer denied the request (answered by API Gateway)",
+    404: "no such job for this tenant",
+    409: "a request with the same Idempotency-Key is still being processed",
+    413: "the request body is over the size limit",
+    415: "the request body is not application/json",
+    422: "the Idempotency-Key was used with another body",
+    429: "the queue or the tenant's quota is full; see Retry-After",
+    503: "the job store is unavailable or out of memory; nothing was changed; see Retry-After",
+}
+_GATEWAY_ERROR = {"type": "object", "properties": {"message": {"type": "string"}}}
+
+
+def documented(
+    status: int, model: type[BaseModel], description: str, errors: tuple[int, ...]
+) -> dict[int, OpenAPIResponse]:
+    """A route's responses: its success with its model, and each error it can answer with."""
+    out: dict[int, OpenAPIResponse] = {
+        status: {"description": description, "content": {"application/json": {"model": model}}}
+    }
+    for code in errors:
+        schema: OpenAPIResponse = {"description": ERROR_STATUSES[code]}
+        if code in (401, 403):
+            schema["content"] = {"application/json": {"schema": _GATEWAY_ERROR}}
+        else:
+            schema["content"] = {"application/json": {"model": ApiError}}
+        out[code] = schema
+    return out
 
 
 def error_response(

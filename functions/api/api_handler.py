@@ -15,9 +15,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import api_service
-from api_errors import proxy_error, register_error_handlers
+from api_errors import documented, proxy_error, register_error_handlers
 from jobcore import emf, limits, metric_names
 from jobcore.errors import JobNotFoundError, StoreUnavailableError
+from jobcore.fleet_totals import CountBuffer
 from jobcore.log_masking import SecretMaskingFilter
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 
@@ -41,6 +42,32 @@ def oversized_body(event: dict[str, Any]) -> str | None:
     return None
 
 
+def undecodable_body(event: dict[str, Any]) -> str | None:
+    """A body that is not UTF-8 cannot be JSON; validation would fail decoding it rather than answer."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body).decode("utf-8")
+        except (UnicodeDecodeError, ValueError):
+            return "the request body is not valid UTF-8 JSON"
+    return None
+
+
+def unsupported_media_type(event: dict[str, Any]) -> str | None:
+    """The API reads JSON only; another declared type would send validation down a parser it lacks."""
+    if not event.get("body"):
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    declared = str(headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if declared == "application/json" or declared.endswith("+json"):
+        return None
+    return f"the request body must be application/json, not {declared[:80]}"
+
+
+_AUTH_ERRORS = (401, 403)
+_READ_ERRORS = (400, *_AUTH_ERRORS, 404, 503)
+
+
 def tenant() -> str:
     """Only the authorizer's context names the tenant; nothing the client sends can."""
     value = app.current_event.request_context.authorizer.get_context().get("tenant")
@@ -49,7 +76,11 @@ def tenant() -> str:
     return str(value)
 
 
-@app.post("/jobs", summary="Submit a job", responses={202: {"description": "accepted"}})
+@app.post(
+    "/jobs",
+    summary="Submit a job",
+    responses=documented(202, JobAccepted, "accepted", (400, *_AUTH_ERRORS, 409, 413, 415, 422, 429, 503)),
+)
 def create_job(
     request: Annotated[JobRequest, Body()],
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
@@ -63,7 +94,11 @@ def create_job(
     )
 
 
-@app.get("/jobs", summary="The tenant's recent jobs, newest first")
+@app.get(
+    "/jobs",
+    summary="The tenant's recent jobs, newest first",
+    responses=documented(200, JobList, "the page of jobs", (400, *_AUTH_ERRORS, 503)),
+)
 def list_jobs(
     limit: Annotated[int, Query(ge=1, le=limits.MAX_PAGE_SIZE)] = limits.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
@@ -71,17 +106,44 @@ def list_jobs(
     return api_service.service().list(tenant(), cursor, limit)
 
 
-@app.get("/jobs/<job_id>", summary="A job with its sessions' results")
+@app.get(
+    "/jobs/<job_id>",
+    summary="A job with its sessions' results",
+    responses=documented(200, JobView, "the job", _READ_ERRORS),
+)
 def get_job(job_id: JobId) -> JobView:
     return api_service.service().get(tenant(), job_id)
 
 
-@app.delete("/jobs/<job_id>", summary="Cancel the sessions that have not started")
+@app.delete(
+    "/jobs/<job_id>",
+    summary="Cancel the sessions that have not started",
+    responses=documented(200, JobView, "the job after cancelling", _READ_ERRORS),
+)
 def cancel_job(job_id: JobId) -> JobView:
     return api_service.service().cancel(tenant(), job_id)
 
 
-@app.get("/health", summary="Fleet-wide figures; 503 when the fleet cannot serve")
+@app.get(
+    "/health",
+    summary="Fleet-wide figures; 503 when the fleet cannot serve",
+    responses={
+        200: {"description": "the fleet can serve", "content": {"application/json": {"model": HealthView}}},
+        503: {
+            "description": "work waits with no live worker (the figures), or Redis is unreachable (an error)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/HealthView"},
+                            {"$ref": "#/components/schemas/ApiError"},
+                        ]
+                    }
+                }
+            },
+        },
+    },
+)
 def health() -> Response[HealthView]:
     view = api_service.health_store().health()  # Redis unreachable: StoreUnavailableError → 503
     status = HTTPStatus.OK if view.status == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
@@ -92,13 +154,22 @@ def health() -> Response[HealthView]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     too_big = oversized_body(event)
+    garbled = undecodable_body(event)
+    wrong_type = unsupported_media_type(event)
     if too_big is not None:
         reply = proxy_error(413, "body_too_large", too_big)
+    elif wrong_type is not None:
+        reply = proxy_error(415, "unsupported_media_type", wrong_type)
+    elif garbled is not None:
+        reply = proxy_error(400, "invalid_request", garbled)
     else:
         api_service.service().register_lambda_context(context)
         reply = app.resolve(event, context)
     count_request(int(reply.get("statusCode", 500)))
     return reply
+
+
+REQUEST_COUNTS = CountBuffer()
 
 
 def count_request(status: int) -> None:
@@ -107,4 +178,4 @@ def count_request(status: int) -> None:
     with emf.dimensioned(metric_names.STATUS_CLASS_DIMENSION, status_class) as metrics:
         metrics.add_metric(name=metric_names.API_REQUESTS, unit=MetricUnit.Count, value=1)
     with contextlib.suppress(StoreUnavailableError):  # a count lost while Redis is down; never the answer
-        api_service.totals().count(metric_names.API_REQUESTS, label=status_class)
+        REQUEST_COUNTS.add(api_service.totals(), metric_names.API_REQUESTS, label=status_class)

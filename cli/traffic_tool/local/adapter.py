@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from traffic_tool.local.lambda_runtime import Handler, LocalContext, load_handler
-from traffic_tool.local.template_routes import load_authorizer, load_routes
+from traffic_tool.local.template_routes import authorizer_cache_ttl, load_authorizer, load_routes
 
 # API Gateway's own payload limit; our handler enforces the smaller contract limit itself.
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
@@ -65,6 +66,11 @@ class LocalApi:
             )
         auth_code_uri, auth_handler = load_authorizer(path)
         self.authorizer = load_handler(project_root, auth_code_uri, auth_handler)
+        # API Gateway caches an authorizer's policy per token for ReauthorizeEvery seconds; so do we.
+        self.auth_ttl_s = authorizer_cache_ttl(path)
+        self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._auth_lock = threading.Lock()
+        self._environments: dict[str, threading.Lock] = {}
 
     def invoke(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
@@ -84,7 +90,10 @@ class LocalApi:
                 return denied
         event = self._event(route, method, parts.path, parts.query, match.groupdict(), headers, body)
         event["requestContext"]["authorizer"] = authorizer_context or None
-        result = route.handler(event, LocalContext(function_name=route.function_name))
+        # One execution environment per function: Lambda hands it one event at a time, and the
+        # handlers (Powertools' resolver keeps the current event on the app) rely on that.
+        with self._environment(route.function_name):
+            result = route.handler(event, LocalContext(function_name=route.function_name))
         out_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
         for k, values in (result.get("multiValueHeaders") or {}).items():
             out_headers[k] = ", ".join(str(v) for v in values)
@@ -98,17 +107,19 @@ class LocalApi:
         token = headers.get("authorization")
         if not token:
             return _gateway_error(401, "Unauthorized"), {}
-        event = {
-            "type": "TOKEN",
-            "authorizationToken": token,
-            "methodArn": f"arn:aws:execute-api:local:000000000000:local/{STAGE}/{method}{path}",
-        }
-        try:
-            policy = self.authorizer(event, LocalContext(function_name="AuthorizerFunction"))
-        except Exception as exc:
-            if str(exc) == "Unauthorized":
-                return _gateway_error(401, "Unauthorized"), {}
-            return _gateway_error(500, "Internal server error"), {}
+        with self._auth_lock:
+            cached = self._auth_cache.get(token)
+        if cached is not None and cached[0] > time.monotonic():
+            policy = cached[1]
+        else:
+            denied, policy = self._call_authorizer(method, path, token)
+            if denied is not None:
+                return denied, {}
+            if self.auth_ttl_s > 0:
+                with self._auth_lock:
+                    if len(self._auth_cache) > 10_000:
+                        self._auth_cache.clear()
+                    self._auth_cache[token] = (time.monotonic() + self.auth_ttl_s, policy)
         statements = policy.get("policyDocument", {}).get("Statement", [])
         if not any(s.get("Effect") == "Allow" for s in statements):
             return _gateway_error(
@@ -117,6 +128,27 @@ class LocalApi:
         context = dict(policy.get("context") or {})
         context["principalId"] = policy.get("principalId")
         return None, context
+
+    def _environment(self, function_name: str) -> threading.Lock:
+        with self._auth_lock:
+            return self._environments.setdefault(function_name, threading.Lock())
+
+    def _call_authorizer(
+        self, method: str, path: str, token: str
+    ) -> tuple[tuple[int, dict[str, str], bytes] | None, dict[str, Any]]:
+        event = {
+            "type": "TOKEN",
+            "authorizationToken": token,
+            "methodArn": f"arn:aws:execute-api:local:000000000000:local/{STAGE}/{method}{path}",
+        }
+        try:
+            with self._environment("AuthorizerFunction"):
+                policy = self.authorizer(event, LocalContext(function_name="AuthorizerFunction"))
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return _gateway_error(401, "Unauthorized"), {}
+            return _gateway_error(500, "Internal server error"), {}
+        return None, dict(policy)
 
     def _event(
         self,
@@ -171,6 +203,9 @@ def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], byte
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, a keep-alive client waits for the
+    # delayed ACK (40 ms) before the body arrives.
+    disable_nagle_algorithm = True
     server: LocalApiServer
 
     def _serve(self) -> None:
@@ -205,6 +240,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+    def __getattr__(self, name: str) -> Any:
+        # API Gateway answers any method (TRACE, QUERY, …) with 403/405; http.server would say 501
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.access_log:

@@ -28,6 +28,9 @@ _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)
 _UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
 
 
+API_GATEWAY_AUTH_TTL_S = 300  # API Gateway's default authorizer cache TTL
+
+
 class TemplateError(ValueError):
     """The template lacks something the local stack needs, or uses a form it cannot read."""
 
@@ -320,6 +323,17 @@ def load_routes(template_path: str | Path) -> list[Route]:
 def load_authorizer(template_path: str | Path) -> FunctionCode:
     """(code_uri, handler) of the function behind the API's DefaultAuthorizer."""
     return authorizer_from(load_template(template_path))
+
+
+def authorizer_cache_ttl(template_path: str | Path) -> int:
+    """Seconds API Gateway caches the default authorizer's answer per token (Identity.ReauthorizeEvery)."""
+    for resource in _resources(load_template(template_path)).values():
+        if isinstance(resource, dict) and resource.get("Type") == SERVERLESS_API:
+            auth = _props(resource).get("Auth") or {}
+            config = (auth.get("Authorizers") or {}).get(auth.get("DefaultAuthorizer")) or {}
+            every = (config.get("Identity") or {}).get("ReauthorizeEvery", API_GATEWAY_AUTH_TTL_S)
+            return int(every)
+    return API_GATEWAY_AUTH_TTL_S
 
 
 def load_schedules(template_path: str | Path) -> list[Schedule]:

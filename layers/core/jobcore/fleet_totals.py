@@ -9,6 +9,8 @@ never the work, so callers may suppress StoreUnavailableError.
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass, field
 
 import redis
@@ -99,3 +101,35 @@ class FleetTotals:
             duration, wait, size = (int(part) for part in line.split())
             recent.append(RecentSession(duration, wait, size))
         return Totals({k: float(v) for k, v in raw.items()}, recent)
+
+
+class CountBuffer:
+    """Counts kept in the process and added to the Redis totals at most once per `interval_s`:
+    one Redis write a second instead of one per request. What a process had not flushed when it
+    stopped is lost; the figures are a dashboard's, not a ledger's."""
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+        self.pending: dict[str, int] = {}
+        self.flushed_at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, totals: FleetTotals, name: str, label: str | None = None, amount: int = 1) -> None:
+        key = series(name, label)
+        with self._lock:
+            self.pending[key] = self.pending.get(key, 0) + amount
+            if time.monotonic() - self.flushed_at < self.interval_s:
+                return
+            batch, self.pending = self.pending, {}
+            self.flushed_at = time.monotonic()
+        try:
+            with store_errors():
+                pipe = totals.r.pipeline(transaction=False)
+                for field_name, value in batch.items():
+                    pipe.hincrby(keys.TELEMETRY, field_name, value)
+                pipe.execute()
+        except Exception:
+            with self._lock:  # keep the counts for the next flush
+                for field_name, value in batch.items():
+                    self.pending[field_name] = self.pending.get(field_name, 0) + value
+            raise

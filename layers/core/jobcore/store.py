@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -11,7 +12,7 @@ import redis
 
 from jobcore import keys
 from jobcore.constants import PRIORITY_ORDER, JobStatus, Priority, SessionStatus
-from jobcore.errors import JobNotFoundError
+from jobcore.errors import InvalidRequestError, JobNotFoundError
 from jobcore.models import (
     HealthView,
     JobList,
@@ -118,9 +119,12 @@ class JobStore:
         upper: str = "+inf"
         if cursor:
             try:
-                upper = f"({float(cursor)!r}"
-            except ValueError as exc:
-                raise ValueError("cursor is not one this API returned") from exc
+                score = float(cursor)
+            except ValueError:
+                score = math.nan
+            if not math.isfinite(score):  # "nan" and "inf" parse too, and Redis refuses them
+                raise InvalidRequestError("cursor: not a cursor this API returned")
+            upper = f"({score!r}"
         with store_errors():
             page: list[tuple[str, float]] = self.r.zrevrangebyscore(  # type: ignore[assignment]
                 keys.tenant_jobs(tenant), upper, "-inf", start=0, num=limit + 1, withscores=True
