@@ -52,8 +52,12 @@ sam-build: $(STAMP) ## sam build, native (no Docker)
 test: $(STAMP) ## the test suite, offline (loopback-only network namespace)
 	$(OFFLINE) $(PY) -m pytest
 
+.PHONY: test-reliability
+test-reliability: $(STAMP) ## faults, adversaries and load: the slow proof suite (about 12 minutes)
+	$(OFFLINE) $(PY) -m pytest tests/reliability -p no:cacheprovider
+
 .PHONY: check
-check: lint cfn-lint sam-build test ## everything CI runs
+check: lint cfn-lint sam-build test test-reliability ## everything CI runs
 
 .PHONY: bench-api
 bench-api: $(STAMP) ## submit latency through the local adapter, queue throughput
@@ -63,8 +67,12 @@ bench-api: $(STAMP) ## submit latency through the local adapter, queue throughpu
 bench-worker: $(STAMP) ## browser sessions/min, KB/session, memory per session
 	$(OFFLINE) $(PY) scripts/bench_worker.py
 
+.PHONY: bench-load
+bench-load: $(STAMP) ## the local stack under 1,000 sessions from 10 tenants (--workers, --sessions)
+	$(OFFLINE) $(PY) scripts/bench_load.py $(ARGS)
+
 .PHONY: bench
-bench: bench-api bench-worker ## every benchmark
+bench: bench-api bench-worker bench-load ## every benchmark
 
 # The worker image (needs a Docker engine; none runs on the development machines of this project).
 AWS_REGION ?= $(shell aws configure get region 2>/dev/null)

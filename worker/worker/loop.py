@@ -69,6 +69,7 @@ class InFlight:
     handing_back: bool = False
     started: float = field(default_factory=time.monotonic)
     renewed: float = field(default_factory=time.monotonic)  # claim or last renewal Redis confirmed
+    completing: bool = False  # its result is being written: a renewal may find the lease already released
 
 
 class WorkerLoop:
@@ -160,6 +161,7 @@ class WorkerLoop:
         try:
             result = await run_guarded(self.pool, self.runner, task, self.settings.session_grace_s)
             if not item.lost and not item.handing_back:
+                item.completing = True
                 await self._complete(item, result)
         except asyncio.CancelledError:
             pass  # lease lost or handed back: someone else owns the session now
@@ -222,6 +224,10 @@ class WorkerLoop:
         for item, kept in zip(items, flags, strict=True):
             if kept:
                 item.renewed = asked
+            elif item.completing:
+                # Its result write may have released the lease while this renewal was on its way;
+                # the fenced write itself says whether the lease was still held, so nothing to stop.
+                continue
             else:
                 item.lost = True
                 log.warning("session %s/%d: lease lost (recovered elsewhere); stopping it",

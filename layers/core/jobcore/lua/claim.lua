@@ -1,8 +1,7 @@
 -- KEYS: the priorities' rotas (lists of tenants with sessions waiting), highest priority first
 -- ARGV: prefix, group, consumer, count, now, tenant_max_running (0: no limit), priority names (same order)
--- Within a priority, tenants take turns: an equal share of the claim from each tenant in rota order,
--- round after round, so a tenant's 5,000 sessions do not delay another tenant's 20. Higher
--- priorities first.
+-- Within a priority, the waiting tenant running the fewest sessions goes next, ties in turn order,
+-- so a tenant's 5,000 sessions do not delay another tenant's 20. Higher priorities first.
 -- Returns a flat list, 10 fields per claimed session:
 --   entry_id, priority, job_id, idx, tenant, attempt, enqueued_ms, spec_json, secret_json, stream
 local prefix, group, consumer, want, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
@@ -55,27 +54,25 @@ end
 for s = 1, #KEYS do
   local rota, priority = KEYS[s], ARGV[6 + s]
   while got < want do
-    local turns = redis.call('LLEN', rota)
-    if turns == 0 then break end
-    -- each tenant in the rota gets an equal share of what is left in this round (at least one)
-    local share = math.max(1, math.floor((want - got) / turns))
-    local moved = false
-    for _ = 1, turns do
-      if got >= want then break end
-      local tenant = redis.call('LMOVE', rota, rota, 'LEFT', 'RIGHT')
-      if not tenant then break end
-      local room = math.min(share, want - got)
-      if limit > 0 then room = math.min(room, limit - num(redis.call('HGET', tr, tenant))) end
-      if room > 0 then
-        local claimed, drained, read = claim_some(prefix .. 'q:' .. priority .. ':' .. tenant, priority, tenant, room)
-        got = got + claimed
-        if read then moved = true end
-        if drained then
-          redis.call('LREM', rota, 0, tenant)  -- nothing new waits: out of the rota until it has work
-        end
+    local tenants = redis.call('LRANGE', rota, 0, -1)
+    if #tenants == 0 then break end
+    -- The tenant running the fewest sessions goes next (rota order breaks ties), so a tenant that
+    -- arrives behind another's thousands gets the next free slots until both run as many.
+    local pick, fewest = nil, nil
+    for _, tenant in ipairs(tenants) do
+      local running = num(redis.call('HGET', tr, tenant))
+      if (limit == 0 or running < limit) and (fewest == nil or running < fewest) then
+        pick, fewest = tenant, running
       end
     end
-    if not moved then break end
+    if pick == nil then break end  -- every waiting tenant is at its limit
+    -- alone in the rota, a tenant may take the whole claim in one read
+    local room = (#tenants == 1) and (want - got) or 1
+    if limit > 0 then room = math.min(room, limit - fewest) end
+    local claimed, drained = claim_some(prefix .. 'q:' .. priority .. ':' .. pick, priority, pick, room)
+    got = got + claimed
+    redis.call('LREM', rota, 1, pick)
+    if not drained then redis.call('RPUSH', rota, pick) end  -- to the back of the turn order
   end
   if got >= want then break end
 end

@@ -1,0 +1,138 @@
+"""Item 7: canary secrets never surface: 0 occurrences in logs, results, EMF output and archives.
+
+The whole local stack (API, schedules at 3600x speed, a worker, moto for S3) runs as a process with
+every log at DEBUG and EMF on (tests/support/stack_runner.py). A job carries a canary proxy password
+(used by a real proxy on loopback), a wrong canary proxy password (the proxy_auth_failed path) and a
+canary `user:pass@` URL; every API call carries a canary bearer token in `Authorization`, and one
+call an unknown canary token. Then the stack's output (logs and EMF), the worker logs, the results
+and the archived gzip JSON in S3 are searched for every canary.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from tests.support.fixture_site import FixtureSite
+from tests.support.fleet import wait_until
+from tests.support.redis_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+RUN = uuid.uuid4().hex[:10]
+PROXY_PASSWORD = f"canary-proxy-{RUN}"
+WRONG_PASSWORD = f"canary-wrong-{RUN}"
+URL_PASSWORD = f"canary-url-{RUN}"
+TOKEN = f"canary-token-{RUN}"
+BAD_TOKEN = f"canary-badtoken-{RUN}"
+CANARIES = (PROXY_PASSWORD, WRONG_PASSWORD, URL_PASSWORD, TOKEN, BAD_TOKEN)
+
+
+@pytest.fixture
+def proxy_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(port),
+         "--basic-auth", f"user:{PROXY_PASSWORD}", "--num-workers", "1", "--num-acceptors", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
+def hits(text: str) -> dict[str, int]:
+    return {c: text.count(c) for c in CANARIES if c in text}
+
+
+def test_canary_secrets_never_surface(site: FixtureSite, proxy_server: str, tmp_path: Path) -> None:
+    port = free_port()
+    out_path = tmp_path / "stack.out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRAFFIC_TOOL_")}
+    env.update(TRAFFIC_TOOL_LOG_LEVEL="DEBUG", POWERTOOLS_LOG_LEVEL="DEBUG")
+    tokens = f"local=local-token,tenant-c={TOKEN}"
+    with out_path.open("wb") as out:
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.stack_runner", "--port", str(port), "--tokens", tokens,
+             "--speed", "3600", "--state-dir", str(tmp_path / "state"), "--workers", "1"],
+            env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+        )  # fmt: skip
+    api = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        wait_until(lambda: "ready." in out_path.read_text(errors="replace"), 90, what="the local stack")
+        endpoint = re.search(r"moto \(S3, CloudWatch\) on (\S+), bucket (\S+)", out_path.read_text())
+        assert endpoint is not None
+        moto_url, bucket = endpoint[1].rstrip(","), endpoint[2]
+        light = site.url("/light.html")
+        body = {"sessions": [
+            {"url": light + "?proxied", "proxy": {"server": proxy_server, "username": "user",
+                                                  "password": PROXY_PASSWORD}},
+            {"url": light + "?wrong", "proxy": {"server": proxy_server, "username": "user",
+                                                "password": WRONG_PASSWORD}},
+            {"url": light.replace("http://", f"http://someone:{URL_PASSWORD}@") + "?inline"},
+        ]}  # fmt: skip
+        refused = httpx.post(f"{api}/jobs", json=body, headers={"Authorization": f"Bearer {BAD_TOKEN}"})
+        assert refused.status_code in (401, 403)  # an unknown token never reaches the API
+        accepted = httpx.post(f"{api}/jobs", json=body, headers=headers, timeout=30)
+        assert accepted.status_code == 202, accepted.text
+        job = accepted.json()["job_id"]
+        wait_until(lambda: httpx.get(f"{api}/jobs/{job}", headers=headers).json()["status"] == "completed",
+                   90, what="the canary job")  # fmt: skip
+        view = httpx.get(f"{api}/jobs/{job}", headers=headers).text
+        listing = httpx.get(f"{api}/jobs", headers=headers).text
+        s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1",
+                          aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+
+        def archived() -> list[str]:
+            found = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            return [o["Key"] for o in found if job in o["Key"]]
+
+        wait_until(lambda: bool(archived()), 90, interval=1.0, what="the archive in S3")
+        archives = "".join(
+            gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read()).decode() for k in archived()
+        )
+    finally:
+        stack.send_signal(signal.SIGTERM)
+        try:
+            stack.wait(60)
+        except subprocess.TimeoutExpired:
+            stack.kill()
+            stack.wait(10)
+
+    stack_out = out_path.read_text(errors="replace")
+    worker_logs = "".join(p.read_text(errors="replace") for p in (tmp_path / "state" / "logs").glob("*.log"))
+    emf = "\n".join(line for line in stack_out.splitlines() if '"_aws"' in line)
+    found = {
+        "stack output (API, schedules)": hits(stack_out), "EMF": hits(emf), "worker logs": hits(worker_logs),
+        "results": hits(view + listing), "archives": hits(archives),
+    }  # fmt: skip
+    statuses = re.findall(r'"status":"(\w+)"', view)
+    print(f"\ncanaries: {found}; sessions {statuses[1:]}; searched {len(stack_out)} + {len(worker_logs)} "
+          f"log bytes, {len(emf.splitlines())} EMF lines, {len(archives)} archive bytes")  # fmt: skip
+    # controls: there was something to search, and the secrets were really used
+    assert worker_logs and emf and archives
+    assert '"proxy_auth_failed"' in view  # the wrong password reached the proxy and was refused
+    assert view.count('"status":"ok"') >= 2  # the right password and the inline credentials worked
+    assert found == {k: {} for k in found}
