@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import boto3
@@ -15,8 +11,10 @@ from moto.server import ThreadedMotoServer
 
 from jobcore.queue import new_job_id
 from jobcore.s3_layout import screenshot_key
+from tests.support.auth_proxy import auth_proxy
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
+from tests.support.redis_server import free_port
 from worker.screenshots import S3ScreenshotStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -24,29 +22,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 PASSWORD = "pw-7f3a-never-logged"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def proxy_server() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(port),
-         "--basic-auth", f"user:{PASSWORD}", "--num-workers", "1", "--num-acceptors", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    with auth_proxy(PASSWORD) as url:
+        yield url
 
 
 def test_proxy_credentials(
@@ -74,7 +53,7 @@ def test_proxy_credentials(
 
 
 def test_unreachable_proxy_is_proxy_error(browser: BrowserHarness, site: FixtureSite) -> None:
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     result = browser.run({"url": site.url("/light.html"), "proxy": {"server": f"http://127.0.0.1:{port}"}})
     assert result.status == "failed"
     assert result.error is not None and result.error.type == "proxy_error"

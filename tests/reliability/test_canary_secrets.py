@@ -14,10 +14,8 @@ import gzip
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ import boto3
 import httpx
 import pytest
 
+from tests.support.auth_proxy import auth_proxy
 from tests.support.fixture_site import FixtureSite
 from tests.support.fleet import wait_until
 from tests.support.redis_server import free_port
@@ -45,21 +44,8 @@ CANARIES = (PROXY_PASSWORD, WRONG_PASSWORD, URL_PASSWORD, TOKEN, BAD_TOKEN)
 
 @pytest.fixture
 def proxy_server() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(port),
-         "--basic-auth", f"user:{PROXY_PASSWORD}", "--num-workers", "1", "--num-acceptors", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    with auth_proxy(PROXY_PASSWORD) as url:
+        yield url
 
 
 def hits(text: str) -> dict[str, int]:
