@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 
@@ -151,3 +152,29 @@ def test_heartbeat_reports_active_and_capacity(
     time.sleep(0.8)
     busy = next(iter(queue.live_workers().values()))
     assert busy["active"] == 1 and busy["capacity"] == 2
+
+
+def xvfb_processes() -> set[int]:
+    return {p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "") == "Xvfb"}
+
+
+def test_headful_mode_runs_full_chromium_on_its_own_xvfb(
+    workers: Callable[..., WorkerProcess], queue: JobQueue, store: JobStore, site: FixtureSite
+) -> None:
+    # Given a worker in headful mode (full Chromium, on an Xvfb the worker starts itself)
+    before = xvfb_processes()
+    worker = workers(headful=1, sessions_per_worker=1)
+    worker.wait_log("serving")
+    assert xvfb_processes() - before, "the worker started no Xvfb"
+    # When it runs a session with a screenshot-free light page
+    job = enqueue(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}])
+    view = wait_for(store, job, lambda v: v.status == "completed")
+    # Then the session is as good as a headless one
+    [session] = view.sessions
+    assert session.status == "ok" and session.http_status == 200 and session.analytics
+    # and stopping the worker stops its Xvfb
+    assert worker.stop() == 0
+    deadline = time.monotonic() + 10
+    while xvfb_processes() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not xvfb_processes() - before

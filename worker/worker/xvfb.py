@@ -6,6 +6,7 @@ import logging
 import os
 import select
 import subprocess
+import time
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,20 @@ class Xvfb:
                 stderr=subprocess.DEVNULL,
             )
             os.close(write_fd)
-            ready, _, _ = select.select([read_fd], [], [], timeout_s)
-            if not ready:
-                raise RuntimeError("Xvfb did not report a display in time")
-            number = os.read(read_fd, 32).decode().strip()
+            # Xvfb writes the number and then the newline; closing the pipe between the two makes
+            # it fail with "Cannot write display number", so read up to the newline.
+            data = b""
+            deadline = time.monotonic() + timeout_s
+            while not data.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([read_fd], [], [], max(0.0, left))
+                if not ready:
+                    raise RuntimeError("Xvfb did not report a display in time")
+                chunk = os.read(read_fd, 32)
+                if not chunk:
+                    break
+                data += chunk
+            number = data.decode().strip()
         finally:
             os.close(read_fd)
         if not number.isdigit():
