@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Annotated
@@ -65,6 +66,10 @@ def api(
     err.print(
         f"job API on {server.url} (Redis {settings.redis_url}); Prometheus text on {server.url}/metrics"
     )
+    # Everything loaded so far (handlers, Powertools, pydantic schemas) lives as long as the process:
+    # kept out of the collector, a full collection no longer walks it mid-request.
+    gc.collect()
+    gc.freeze()
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
