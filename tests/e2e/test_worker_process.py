@@ -6,9 +6,12 @@ the reaper Lambda schedules, called here by the test once the lease has expired.
 
 from __future__ import annotations
 
+import json
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
@@ -178,3 +181,53 @@ def test_headful_mode_runs_full_chromium_on_its_own_xvfb(
     while xvfb_processes() - before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not xvfb_processes() - before
+
+
+class FakeEcsAgent:
+    """The ECS agent's task-protection endpoint, as a worker inside a task sees it ($ECS_AGENT_URI)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, object]] = []
+        agent = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                agent.calls.append({"path": self.path, **json.loads(body)})
+                reply = b'{"protection": {}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.uri = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+
+def test_scale_in_protection_is_on_while_busy_and_off_when_idle(
+    workers: Callable[..., WorkerProcess],
+    queue: JobQueue,
+    store: JobStore,
+    site: FixtureSite,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    agent = FakeEcsAgent()
+    monkeypatch.setenv("ECS_AGENT_URI", agent.uri)
+    worker = workers(sessions_per_worker=1)
+    worker.wait_log("serving")
+    job = enqueue(queue, [{"url": site.url("/slow?s=2"), "timeout_s": 15}])
+    wait_for(store, job, lambda v: v.status == "completed")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (agent.calls and agent.calls[-1]["ProtectionEnabled"] is False):
+        time.sleep(0.1)
+    agent.server.shutdown()
+    states = [call["ProtectionEnabled"] for call in agent.calls]
+    assert True in states, agent.calls
+    on = next(call for call in agent.calls if call["ProtectionEnabled"] is True)
+    assert on["path"] == "/v1/task-protection/v1/state" and on["ExpiresInMinutes"] == 60
+    assert states[-1] is False  # idle again: the scaler may take this task
