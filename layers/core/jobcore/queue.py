@@ -228,9 +228,13 @@ class JobQueue:
         if result.status not in (SessionStatus.OK, SessionStatus.FAILED):
             raise ValueError(f"a worker ends a session as ok or failed, not {result.status}")
         # Whatever the worker copied into the result, the lease's secrets do not reach the store.
-        data = mask_obj(result.model_dump(mode="json"), secret_values(lease.spec))
-        data.update(index=lease.index, attempts=lease.attempt)
-        payload = SessionResult.model_validate(data)
+        secrets_ = secret_values(lease.spec)
+        if secrets_:
+            data = mask_obj(result.model_dump(mode="json"), secrets_)
+            data.update(index=lease.index, attempts=lease.attempt)
+            payload = SessionResult.model_validate(data)
+        else:
+            payload = result.model_copy(update={"index": lease.index, "attempts": lease.attempt})
         with store_errors():
             done = self._complete(
                 keys=[lease.stream, keys.job(lease.job_id)],
