@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import jsonschema
 import pytest
-from moto import mock_aws
 
 import api_handler
 import api_service
@@ -54,29 +53,24 @@ def event(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def handlers_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def handlers_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, aws: None) -> Iterator[None]:
     for name, value in {
         "TRAFFIC_TOOL_REDIS_URL": redis_server.url,
         "TRAFFIC_TOOL_ALLOW_TARGETS": "127.0.0.1/32",
         "TRAFFIC_TOOL_TOKENS": "tenant-a=tok-a",
         "TRAFFIC_TOOL_BUCKET": BUCKET,
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        for module in (api_service, authorizer_tokens, scaler_backend, reaper_handler, archiver_handler):
-            module.reset()
-        api_service.service().queue.r.flushall()
-        scaler_backend.use_backend(InMemoryCapacity())
-        yield
-        for module in (api_service, authorizer_tokens, scaler_backend, reaper_handler, archiver_handler):
-            module.reset()
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    for module in (api_service, authorizer_tokens, scaler_backend, reaper_handler, archiver_handler):
+        module.reset()
+    api_service.service().queue.r.flushall()
+    scaler_backend.use_backend(InMemoryCapacity())
+    yield
+    for module in (api_service, authorizer_tokens, scaler_backend, reaper_handler, archiver_handler):
+        module.reset()
 
 
 def emit_everything() -> None:

@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from tests.support.redis_server import free_port
+from traffic_tool.local.redis_process import free_port, stop_process
 
 TOKENS = {"tenant-a": "tok-a", "tenant-b": "tok-b"}
 
@@ -58,13 +58,8 @@ class ApiProcess:
         raise RuntimeError("traffic-tool api did not start in 30 s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)
 
 
 def client(api: ApiProcess, tenant: str | None = "tenant-a") -> httpx.Client:
