@@ -54,7 +54,7 @@ test: $(STAMP) ## the test suite, offline (loopback-only network namespace)
 
 .PHONY: test-reliability
 test-reliability: $(STAMP) ## faults, adversaries and load: the slow proof suite (about 12 minutes)
-	$(OFFLINE) $(PY) -m pytest tests/reliability -p no:cacheprovider
+	$(OFFLINE) $(PY) -m pytest tests/reliability -s -p no:cacheprovider
 
 .PHONY: check
 check: lint cfn-lint sam-build test test-reliability ## everything CI runs
