@@ -15,8 +15,11 @@ TOKENS = {"tenant-a": "tok-a", "tenant-b": "tok-b"}
 
 
 class ApiProcess:
-    def __init__(self, redis_url: str, allow_targets: str = "127.0.0.1/32", **env: str) -> None:
+    def __init__(
+        self, redis_url: str, allow_targets: str = "127.0.0.1/32", processes: int = 1, **env: str
+    ) -> None:
         self.port = free_port()
+        self.processes = processes
         self.redis_url = redis_url
         self.allow_targets = allow_targets
         self.env = env
@@ -43,6 +46,8 @@ class ApiProcess:
                 self.allow_targets,
                 "--redis-url",
                 self.redis_url,
+                "--processes",
+                str(self.processes),
             ],
             env=env,
         )

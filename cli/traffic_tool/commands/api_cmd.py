@@ -36,8 +36,15 @@ def api(
     ] = None,
     redis_url: Annotated[str | None, typer.Option(help="Redis URL (TRAFFIC_TOOL_REDIS_URL)")] = None,
     access_log: Annotated[bool, typer.Option(help="print one line per request")] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, max=16, help="processes serving the port, like Lambda's concurrent execution environments"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the job API on this machine: the same handlers, the routes read from template.yaml."""
+    from traffic_tool.local import prefork
     from traffic_tool.local.adapter import LocalApi, LocalApiServer
     from traffic_tool.local.prometheus_text import prometheus_source
     from traffic_tool.paths import project_root
@@ -53,26 +60,25 @@ def api(
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no CloudWatch to read EMF lines here
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "traffic-tool-api")
-    try:
-        server = LocalApiServer(
-            (host, port),
-            LocalApi(project_root()),
-            access_log=access_log,
-            metrics=prometheus_source(settings.redis_url),
+    api = LocalApi(project_root())
+    metrics = prometheus_source(settings.redis_url)
+
+    def make_server(bind_port: int) -> LocalApiServer:
+        return LocalApiServer(
+            (host, bind_port), api, access_log=access_log, metrics=metrics, reuse_port=processes > 1
         )
+
+    try:
+        server = make_server(port)
     except OSError as exc:
         err.print(f"[red]error:[/red] cannot listen on {host}:{port}: {exc.strerror}")
         raise typer.Exit(code=1) from None
     err.print(
-        f"job API on {server.url} (Redis {settings.redis_url}); Prometheus text on {server.url}/metrics"
+        f"job API on {server.url} (Redis {settings.redis_url}, {processes} process"
+        f"{'es' if processes > 1 else ''}); Prometheus text on {server.url}/metrics"
     )
     # Everything loaded so far (handlers, Powertools, pydantic schemas) lives as long as the process:
     # kept out of the collector, a full collection no longer walks it mid-request.
     gc.collect()
     gc.freeze()
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    prefork.serve(server, make_server, processes)

@@ -262,7 +262,11 @@ class LocalApiServer(ThreadingHTTPServer):
         api: LocalApi,
         access_log: bool = False,
         metrics: MetricsSource | None = None,
+        reuse_port: bool = False,
     ) -> None:
+        # several processes may share the port (SO_REUSEPORT) only when asked: by default a port in
+        # use is an error, not a silent split of the traffic with whoever holds it
+        self.allow_reuse_port = reuse_port
         super().__init__(address, _RequestHandler)
         self.api = api
         self.access_log = access_log
