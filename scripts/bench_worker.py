@@ -4,7 +4,9 @@ Prints figures, asserts nothing. A real worker process (`python -m worker.main`)
 claims sessions from a real redis-server; the figures are those of the whole
 worker process tree (Python, Playwright's driver, Chromium and its renderers):
 
-- light page: sessions/min and CPU-seconds per session (fresh context per session, analytics detection on);
+- light page: sessions/min and CPU-seconds per session, whole machine (fresh context per session,
+  analytics detection on);
+- the floor: the same light page through Playwright alone, for what the guards and the queue cost;
 - heavy page: KB per session with the default guards, and whether the beacon was still detected;
 - peak PSS of all Chromium processes per concurrent session, at 8 concurrent sessions.
 
@@ -14,6 +16,7 @@ Every load loop is bounded in count and in time.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import statistics
 import sys
@@ -35,6 +38,7 @@ from jobcore.store import JobStore  # noqa: E402
 from tests.support.worker_process import WorkerProcess, chrome_owned_by  # noqa: E402
 from traffic_tool.local.redis_process import RedisServer  # noqa: E402
 from traffic_tool.local.sample_site import FixtureSite  # noqa: E402
+from worker.browser_pool import launch_args  # noqa: E402
 
 TENANT = "bench"
 MAX_WAIT_S = 600.0
@@ -54,6 +58,14 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def machine_busy_s() -> float:
+    """CPU-seconds the whole machine has spent busy. The worker tree's own figure can miss Chromium's
+    short-lived renderers (in some runs it read half of this), so per-session CPU is read here: an
+    upper bound, as it includes the fixture server, Redis and this script."""
+    t = psutil.cpu_times()
+    return float(sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0))
+
+
 def chrome_pss(pid: int) -> tuple[int, int]:
     """(PSS in bytes, process count) of every Chromium process of the worker: those carrying its owner
     mark and its descendants, so neither a missing mark nor a re-parented process is left out."""
@@ -69,6 +81,35 @@ def chrome_pss(pid: int) -> tuple[int, int]:
         with contextlib.suppress(psutil.Error):
             total += psutil.Process(chrome).memory_full_info().pss
     return total, len(pids)
+
+
+async def _bare_playwright(url: str, sessions: int, concurrency: int, browsers: int) -> tuple[float, float]:
+    """The floor: Playwright alone, a fresh context per page, the worker's launch flags, no guards,
+    no byte counting, no analytics wait, no queue. Returns (seconds, machine CPU-seconds)."""
+    from playwright.async_api import async_playwright
+
+    settings = Settings(offline_dns=True)
+    async with async_playwright() as pw:
+        pool = [
+            await pw.chromium.launch(executable_path=settings.chromium_path, args=launch_args(settings))
+            for _ in range(browsers)
+        ]
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with slots:
+                context = await pool[i % browsers].new_context()
+                page = await context.new_page()
+                await page.goto(f"{url}?bare={i}", wait_until="load")
+                await context.close()
+
+        await asyncio.gather(*(one(i) for i in range(20)))  # warm up
+        busy0, t0 = machine_busy_s(), time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(sessions))), MAX_WAIT_S)
+        elapsed, busy = time.monotonic() - t0, machine_busy_s() - busy0
+        for browser in pool:
+            await browser.close()
+    return elapsed, busy
 
 
 def submit(queue: JobQueue, specs: list[dict[str, object]]) -> list[str]:
@@ -105,19 +146,32 @@ def run(args: argparse.Namespace) -> None:
         worker.wait_log("serving")
         warm = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * 20)
         wait_done(store, warm)
-        cpu0, t0 = tree_cpu(worker.pid), time.monotonic()
+        cpu0, busy0, t0 = tree_cpu(worker.pid), machine_busy_s(), time.monotonic()
         jobs = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * args.light)
         views = wait_done(store, jobs)
         elapsed, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
+        busy = machine_busy_s() - busy0
         ok = sum(v.progress.ok for v in views)
         detected = sum(1 for v in views for s in v.sessions if s.analytics)
         print(
             f"light page: {args.light} sessions ({args.sessions} concurrent, {args.browsers} browsers) "
             f"in {elapsed:.1f} s -> {args.light / elapsed * 60:.0f} sessions/min; "
-            f"{cpu / args.light:.3f} CPU-s/session (worker tree) -> "
-            f"{120 / (cpu / args.light):.0f} sessions/min if both cores were the worker's; "
+            f"{busy / args.light:.3f} CPU-s/session, whole machine ({busy / elapsed:.2f} of "
+            f"{psutil.cpu_count()} CPUs busy; target <= 0.24); worker process tree "
+            f"{cpu / args.light:.3f}; "
             f"ok={ok} analytics_detected={detected}"
         )
+
+        # ---- the floor: the same page through Playwright alone ----------------------------------
+        if args.floor:
+            elapsed, busy = asyncio.run(
+                _bare_playwright(site.url("/light.html"), args.floor, args.sessions, args.browsers)
+            )
+            print(
+                f"  floor, Playwright alone (fresh context, no guards, no queue): {args.floor} sessions in "
+                f"{elapsed:.1f} s -> {args.floor / elapsed * 60:.0f} sessions/min; "
+                f"{busy / args.floor:.3f} CPU-s/session, whole machine"
+            )
 
         # ---- heavy page: bytes with default guards --------------------------------------------
         jobs = submit(queue, [{"url": site.url("/heavy.html"), "expect": {"analytics": True}}] * args.heavy)
@@ -159,6 +213,7 @@ def run(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--light", type=int, default=600, help="light sessions to time (≤ 5000)")
+    parser.add_argument("--floor", type=int, default=300, help="sessions through bare Playwright (0: skip)")
     parser.add_argument("--heavy", type=int, default=30)
     parser.add_argument("--memory", type=int, default=48)
     parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions for the light run")
