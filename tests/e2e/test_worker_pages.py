@@ -189,6 +189,39 @@ def test_redirect_to_denied_loopback_is_blocked(
     assert len(canary.hits) == before  # Chromium never connected
 
 
+@pytest.mark.parametrize("host", ["127.0.0.2", "0177.0.0.2", "[::1]"])
+def test_websocket_to_denied_loopback_is_refused_before_connecting(
+    browser: BrowserHarness, site: FixtureSite, canary: FixtureSite, host: str
+) -> None:
+    before = len(canary.hits)
+    target = f"ws://{host}:{canary.port}/ws-probe"
+    result = browser.run(
+        {
+            "url": site.url(f"/ws.html?ws={target}"),
+            "timeout_s": 5,
+            "expect": {"selector": "#state:text('closed 1008')"},
+        }
+    )
+    assert result.status == "ok", result.error  # the page goes on; the WebSocket was closed on it
+    assert result.blocked_requests == 1
+    assert len(canary.hits) == before  # Chromium never connected
+
+
+def test_websocket_to_allowed_host_is_connected(browser: BrowserHarness, site: FixtureSite) -> None:
+    before = site.requests_to("/ws-allowed")
+    # the fixture server answers the handshake with 404, so the socket fails, but only after connecting
+    result = browser.run(
+        {
+            "url": site.url(f"/ws.html?ws=ws://127.0.0.1:{site.port}/ws-allowed"),
+            "timeout_s": 5,
+            "expect": {"selector": "#state:text-matches('closed|open')"},
+        }
+    )
+    assert result.status == "ok", result.error
+    assert result.blocked_requests == 0
+    assert site.requests_to("/ws-allowed") == before + 1
+
+
 def test_metadata_address_refused_before_any_request(browser: BrowserHarness) -> None:
     result = browser.run({"url": "http://169.254.169.254/latest/meta-data/"})
     assert result.status == "failed"

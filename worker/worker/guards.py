@@ -5,6 +5,10 @@ Two interception points, because neither covers everything alone:
   loads (frames, popups, workers) at request stage. It runs the egress guard,
   records analytics hits and blocks heavy resource types and URL patterns, but
   never an analytics collector.
+- WebSockets bypass both: Playwright's WebSocket route sees each one the page
+  opens; the guard checks its host like any other (ws as http, wss as https)
+  and refuses it before any connection, or lets Playwright connect it.
+  WebSockets opened inside workers are not routed (service workers are blocked).
 - Playwright does not route redirect hops, so a CDP session on the page pauses
   responses; a 3xx whose Location the egress guard refuses is failed before
   Chromium follows it. The same session's Network events carry the protocol's
@@ -20,7 +24,7 @@ from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urljoin
 
-from playwright.async_api import BrowserContext, CDPSession, Page, Route
+from playwright.async_api import BrowserContext, CDPSession, Page, Route, WebSocketRoute
 
 from jobcore.analytics import detect
 from jobcore.errors import ErrorType
@@ -32,6 +36,7 @@ from worker.error_mapping import from_type
 log = logging.getLogger(__name__)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_WS_POLICY_VIOLATION = 1008  # the close code the page sees for a refused WebSocket
 MAX_HITS = 50
 
 
@@ -57,6 +62,7 @@ class SessionGuards:
 
     async def attach_context(self, context: BrowserContext) -> None:
         await context.route("**/*", self._on_route)
+        await context.route_web_socket(_any_url, self._on_web_socket)
 
     async def attach_page(self, context: BrowserContext, page: Page) -> CDPSession:
         cdp = await context.new_cdp_session(page)
@@ -112,6 +118,20 @@ class SessionGuards:
             await route.continue_()
         except Exception as exc:  # the page or context went away mid-request; nothing left to guard
             log.debug("route for %s ended: %s", mask_url(url), exc)
+
+    async def _on_web_socket(self, ws: WebSocketRoute) -> None:
+        url = ws.url
+        self.requests += 1
+        try:
+            decision = await self.egress.check(_as_http(url))
+            if decision.verdict is Verdict.ALLOW:
+                ws.connect_to_server()
+                return
+            if decision.verdict is Verdict.DENY:
+                self._count_blocked(url, decision.reason, navigation=False)
+            await ws.close(code=_WS_POLICY_VIOLATION, reason=decision.reason[:120])
+        except Exception as exc:  # the page or context went away meanwhile
+            log.debug("WebSocket route for %s ended: %s", mask_url(url), exc)
 
     def _matches_pattern(self, url: str) -> bool:
         return any(fnmatch.fnmatchcase(url, p) for p in self.block_patterns)
@@ -197,3 +217,14 @@ def _header(headers: list[dict[str, str]], name: str) -> str | None:
         if item.get("name", "").lower() == name:
             return item.get("value")
     return None
+
+
+def _any_url(url: str) -> bool:
+    return True
+
+
+def _as_http(url: str) -> str:
+    """ws://h/… as http://h/…, wss:// as https://: the same host rules apply to both."""
+    scheme, sep, rest = url.partition(":")
+    mapped = {"ws": "http", "wss": "https"}.get(scheme.lower())
+    return f"{mapped}{sep}{rest}" if mapped else url
