@@ -10,20 +10,17 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from jobcore import emf, metric_names
-from jobcore.log_masking import SecretMaskingFilter
+from jobcore import metric_names
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
+from jobcore.scheduled import ScheduledFunction
 from jobcore.settings import load_settings
 
-logger = Logger()
-logger.addFilter(SecretMaskingFilter())
-tracer = Tracer()
-metrics = emf.new_metrics()
+function = ScheduledFunction()
+logger, metrics = function.logger, function.metrics
 
 
 @cache
@@ -39,11 +36,8 @@ def reset() -> None:
     queue.cache_clear()
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(raise_on_empty_metrics=False)  # type: ignore[untyped-decorator]  # Powertools: untyped
+@function.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(schedule=event.get("schedule"), scheduled_time=event.get("scheduled_time"))
     jobs = queue()
     report = asdict(jobs.recover_stalled())
     logger.info(

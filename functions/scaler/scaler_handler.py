@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,23 +12,18 @@ import scaler_backend
 from jobcore import emf, metric_names
 from jobcore.errors import ScalerBusyError, StoreUnavailableError
 from jobcore.fleet_totals import FleetTotals
-from jobcore.log_masking import SecretMaskingFilter
 from jobcore.models import HealthView
 from jobcore.scaler import run_scaler
+from jobcore.scheduled import ScheduledFunction
 from jobcore.settings import scaling_policy
 from jobcore.store import JobStore
 
-logger = Logger()
-logger.addFilter(SecretMaskingFilter())
-tracer = Tracer()
-metrics = emf.new_metrics()
+function = ScheduledFunction()
+logger, metrics = function.logger, function.metrics
 
 
-@logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(raise_on_empty_metrics=False)  # type: ignore[untyped-decorator]  # Powertools: untyped
+@function.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(schedule=event.get("schedule"), scheduled_time=event.get("scheduled_time"))
     settings = scaler_backend.settings()
     try:
         decision, load, workers = run_scaler(

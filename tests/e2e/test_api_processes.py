@@ -32,16 +32,20 @@ def listeners(pid: int, port: int) -> bool:
     )
 
 
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def wait_gone(pids: list[int], timeout_s: float) -> list[int]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        alive = [
-            p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-        ]
-        if not alive:
+        if not any(alive(p) for p in pids):
             return []
         time.sleep(0.05)
-    return alive
+    return [p for p in pids if alive(p)]
 
 
 def test_each_process_listens_and_idempotency_holds_across_them(own_redis: RedisServer) -> None:
