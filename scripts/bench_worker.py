@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import psutil
@@ -153,13 +154,16 @@ def run(args: argparse.Namespace) -> None:
         busy = machine_busy_s() - busy0
         ok = sum(v.progress.ok for v in views)
         detected = sum(1 for v in views for s in v.sessions if s.analytics)
+        errors = Counter(
+            f"{s.error.type}: {s.error.message[:80]}" for v in views for s in v.sessions if s.error
+        )
         print(
             f"light page: {args.light} sessions ({args.sessions} concurrent, {args.browsers} browsers) "
             f"in {elapsed:.1f} s -> {args.light / elapsed * 60:.0f} sessions/min; "
             f"{busy / args.light:.3f} CPU-s/session, whole machine ({busy / elapsed:.2f} of "
             f"{psutil.cpu_count()} CPUs busy; target <= 0.24); worker process tree "
             f"{cpu / args.light:.3f}; "
-            f"ok={ok} analytics_detected={detected}"
+            f"ok={ok} analytics_detected={detected}" + (f"; failures {dict(errors)}" if errors else "")
         )
 
         # ---- the floor: the same page through Playwright alone ----------------------------------
