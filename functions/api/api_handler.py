@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -19,11 +20,10 @@ from api_errors import documented, proxy_error, register_error_handlers
 from jobcore import emf, limits, metric_names
 from jobcore.errors import JobNotFoundError, StoreUnavailableError
 from jobcore.fleet_totals import CountBuffer
-from jobcore.log_masking import SecretMaskingFilter
+from jobcore.log_masking import masking_logger
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 
-logger = Logger()
-logger.addFilter(SecretMaskingFilter())
+logger = masking_logger()
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
@@ -62,6 +62,23 @@ def unsupported_media_type(event: dict[str, Any]) -> str | None:
     if declared == "application/json" or declared.endswith("+json"):
         return None
     return f"the request body must be application/json, not {declared[:80]}"
+
+
+# Checked in this order, and only until one answers: a 10 MB body is refused before it is decoded.
+_BODY_CHECKS: tuple[tuple[Callable[[dict[str, Any]], str | None], int, str], ...] = (
+    (oversized_body, 413, "body_too_large"),
+    (unsupported_media_type, 415, "unsupported_media_type"),
+    (undecodable_body, 400, "invalid_request"),
+)
+
+
+def refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The proxy answer for a body the API cannot read, or None when it can."""
+    for check, status, error_type in _BODY_CHECKS:
+        problem = check(event)
+        if problem is not None:
+            return proxy_error(status, error_type, problem)
+    return None
 
 
 _AUTH_ERRORS = (401, 403)
@@ -153,16 +170,8 @@ def health() -> Response[HealthView]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    too_big = oversized_body(event)
-    garbled = undecodable_body(event)
-    wrong_type = unsupported_media_type(event)
-    if too_big is not None:
-        reply = proxy_error(413, "body_too_large", too_big)
-    elif wrong_type is not None:
-        reply = proxy_error(415, "unsupported_media_type", wrong_type)
-    elif garbled is not None:
-        reply = proxy_error(400, "invalid_request", garbled)
-    else:
+    reply = refused_body(event)
+    if reply is None:
         api_service.service().register_lambda_context(context)
         reply = app.resolve(event, context)
     count_request(int(reply.get("statusCode", 500)))

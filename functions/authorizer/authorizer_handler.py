@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import event_source
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
@@ -19,11 +19,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import authorizer_tokens
 from jobcore import emf, metric_names
-from jobcore.log_masking import SecretMaskingFilter
+from jobcore.log_masking import masking_logger
 from jobcore.tokens import parse_bearer, tenant_for_token
 
-logger = Logger()
-logger.addFilter(SecretMaskingFilter())  # the Authorization header never reaches a log line
+logger = masking_logger()  # the Authorization header never reaches a log line
 tracer = Tracer()
 metrics = emf.new_metrics()
 

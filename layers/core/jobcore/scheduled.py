@@ -14,20 +14,14 @@ from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import emf
-from jobcore.log_masking import SecretMaskingFilter
+from jobcore.log_masking import masking_logger
 
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-def _masking_logger() -> Logger:
-    logger = Logger()
-    logger.addFilter(SecretMaskingFilter())
-    return logger
-
-
 @dataclass(frozen=True)
 class ScheduledFunction:
-    logger: Logger = field(default_factory=_masking_logger)
+    logger: Logger = field(default_factory=masking_logger)
     tracer: Tracer = field(default_factory=Tracer)
     metrics: EphemeralMetrics = field(default_factory=emf.new_metrics)
 
