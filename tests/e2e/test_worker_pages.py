@@ -59,7 +59,9 @@ def test_heavy_page_guarded_under_300_kb_with_beacon(browser: BrowserHarness, si
     unguarded = browser.run({"url": site.url("/heavy.html"), "block": [], "expect": {"analytics": True}})
     assert unguarded.status == "ok"
     assert unguarded.blocked_requests == 0
-    assert unguarded.bytes_in > 4_000_000  # the transfer sizes are real: ≈ 4.2 MB of payloads
+    # Wire bytes are real: what arrived of the 4.2 MB before the load event ended the session (the video
+    # only as far as the player read it).
+    assert unguarded.bytes_in > 2_000_000
 
 
 def test_max_bytes_ends_the_session(browser: BrowserHarness, site: FixtureSite) -> None:
@@ -199,10 +201,10 @@ def test_websocket_to_denied_loopback_is_refused_before_connecting(
         {
             "url": site.url(f"/ws.html?ws={target}"),
             "timeout_s": 5,
-            "expect": {"selector": "#state:text('closed 1008')"},
+            "expect": {"selector": "#state:text-matches('^closed')"},
         }
     )
-    assert result.status == "ok", result.error  # the page goes on; the WebSocket was closed on it
+    assert result.status == "ok", result.error  # the page goes on; its WebSocket's tunnel was refused
     assert result.blocked_requests == 1
     assert len(canary.hits) == before  # Chromium never connected
 

@@ -10,7 +10,7 @@ from jobcore.models import SessionResult, SessionSpec
 from jobcore.settings import Settings
 from tests.support.loop_thread import LoopThread
 from worker.browser_pool import BrowserPool
-from worker.egress import EgressGuard
+from worker.egress_proxy import EgressProxy
 from worker.screenshots import ScreenshotStore
 from worker.session_runner import SessionRunner, SessionTask
 from worker.watchdog import run_guarded
@@ -31,12 +31,14 @@ class BrowserHarness:
         self.loop = LoopThread()
         self._pw: Playwright | None = None
         self.pool: BrowserPool | None = None
-        self.runner = SessionRunner(settings, EgressGuard(settings), screenshots)
+        self.egress = EgressProxy(settings)
+        self.runner = SessionRunner(settings, self.egress, screenshots)
         self.loop.run(self._start())
 
     async def _start(self) -> None:
+        await self.egress.start()
         self._pw = await async_playwright().start()
-        self.pool = BrowserPool(self._pw, self.settings)
+        self.pool = BrowserPool(self._pw, self.settings, launch_proxy=self.egress.launch_proxy_url)
         await self.pool.start()
 
     def run(self, spec: dict[str, Any] | SessionSpec, *, tenant: str = "t1", job_id: str = "job1",
@@ -52,6 +54,7 @@ class BrowserHarness:
                 await self.pool.close()
             if self._pw is not None:
                 await self._pw.stop()
+            await self.egress.close()
 
         self.loop.run(_stop())
         self.loop.stop()

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
+from jobcore.allow_rules import parse_allow_rules as parse_cidrs
 from jobcore.errors import TargetBlockedError
-from jobcore.settings import parse_cidrs
 from jobcore.urlguard import EgressPolicy, IPAddress, parse_ip_host
 
 LOOPBACK_ONLY = EgressPolicy(allowed=parse_cidrs("127.0.0.1/32"))

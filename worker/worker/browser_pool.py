@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 BASE_FLAGS = (
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    # WebRTC may not send UDP around the proxy (QUIC is off already): all traffic meets the egress proxy.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )  # fmt: skip
 # Tests and the local stack only: nothing but loopback resolves, so no page can reach the internet.
 OFFLINE_DNS_FLAG = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.* , EXCLUDE localhost"
@@ -76,10 +78,15 @@ class PooledBrowser:
 
 
 class BrowserPool:
-    def __init__(self, playwright: Playwright, settings: Settings, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, playwright: Playwright, settings: Settings, env: dict[str, str] | None = None,
+        launch_proxy: str | None = None,
+    ) -> None:  # fmt: skip
         self.pw = playwright
         self.settings = settings
         self.env = env
+        # The egress proxy's refuse-everything door: traffic outside a session's own context meets it.
+        self.launch_proxy = launch_proxy
         self.browsers: list[PooledBrowser] = []
         self._launch_lock = asyncio.Lock()
         self._closing = False
@@ -108,6 +115,7 @@ class BrowserPool:
                 # Playwright turns Chromium's popup blocker off; a worker wants it on.
                 ignore_default_args=["--disable-popup-blocking"],
                 env=env,
+                proxy={"server": self.launch_proxy, "bypass": "<-loopback>"} if self.launch_proxy else None,
                 handle_sigint=False,
                 handle_sigterm=False,
                 handle_sighup=False,

@@ -21,7 +21,7 @@ from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from worker import reaper
 from worker.browser_pool import BrowserPool
-from worker.egress import EgressGuard
+from worker.egress_proxy import EgressProxy
 from worker.log_setup import configure_logging
 from worker.loop import WorkerLoop
 from worker.screenshots import screenshot_store
@@ -86,9 +86,11 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await asyncio.to_thread(reaper.reap, set())
     try:
         async with async_playwright() as playwright:
-            pool = BrowserPool(playwright, settings, env=env)
+            egress = EgressProxy(settings)
+            await egress.start()
+            pool = BrowserPool(playwright, settings, env=env, launch_proxy=egress.launch_proxy_url)
             await pool.start()
-            runner = SessionRunner(settings, EgressGuard(settings), store)
+            runner = SessionRunner(settings, egress, store)
             worker = WorkerLoop(settings, queue, pool, runner, worker_id)
             mode = "headful" if settings.headful else "headless"
             log.info(
@@ -99,6 +101,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
                 await worker.run(stop)
             finally:
                 await pool.close()
+                await egress.close()
             log.info("worker %s stopped: %d sessions completed, %d stale writes refused, %d orphans reaped",
                      worker_id, worker.completed, worker.refused_writes, worker.reaped)  # fmt: skip
     finally:

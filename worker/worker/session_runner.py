@@ -17,16 +17,20 @@ from typing import Any
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Response
 
 from jobcore.constants import SessionStatus
-from jobcore.errors import ErrorType
+from jobcore.errors import ErrorType, TargetBlockedError
 from jobcore.masking import mask_text, mask_url
 from jobcore.models import ErrorInfo, SessionResult, SessionSpec, Timings
+from jobcore.resolver import HostUnresolvableError
 from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
+from jobcore.urlguard import Target, parse_proxy_server, parse_target
 from worker import steps
-from worker.egress import EgressGuard, Verdict
-from worker.error_mapping import classify, from_type
+from worker.egress_proxy import EgressProxy, EgressSession
+from worker.error_mapping import classify, from_type, net_error_code
 from worker.guards import SessionGuards
+from worker.http_wire import EGRESS_HEADER
 from worker.screenshots import ScreenshotStore
+from worker.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,18 @@ _TIMINGS_JS = """() => {
   const f = v => (v > 0 ? Math.round(v - n.startTime) : null);
   return [f(n.responseStart), f(n.domContentLoadedEventEnd), f(n.loadEventEnd)];
 }"""
+# Requests the page made, as the browser counts them: the document, its redirect hops, its resources.
+_REQUESTS_JS = """() => {
+  const n = performance.getEntriesByType('navigation')[0];
+  return 1 + (n ? n.redirectCount : 0) + performance.getEntriesByType('resource').length;
+}"""
+# Resource Timing keeps 250 entries by default; a heavy page has more.
+_RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
+# Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
+_EGRESS_NET_ERRORS = frozenset({
+    "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE", "ERR_CONNECTION_CLOSED",
+    "ERR_CONNECTION_RESET",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,8 @@ class _State:
     guards: SessionGuards
     deadline: float
     secrets: list[str]
+    egress: EgressSession | None = None
+    page_requests: int | None = None
     console_errors: list[str] = field(default_factory=list)
     dialogs: int = 0
     popups: int = 0
@@ -89,64 +107,79 @@ class _State:
 
 
 class SessionRunner:
-    def __init__(self, settings: Settings, egress: EgressGuard, screenshots: ScreenshotStore | None) -> None:
+    def __init__(self, settings: Settings, egress: EgressProxy, screenshots: ScreenshotStore | None) -> None:
         self.settings = settings
         self.egress = egress
         self.screenshots = screenshots
         self.user_agent: str | None = None
 
     async def precheck(self, spec: SessionSpec) -> ErrorInfo | None:
-        """Refuse the target or proxy before the browser makes any request."""
-        decision = await self.egress.check(spec.url)
-        if decision.verdict is Verdict.DENY:
-            return from_type(ErrorType.BLOCKED_TARGET, decision.reason)
+        """Refuse the target or proxy before the browser makes any request (the proxy checks again)."""
+        try:
+            await self.egress.addresses(parse_target(spec.url))
+        except HostUnresolvableError as exc:
+            return from_type(ErrorType.DNS_ERROR, exc.reason)
+        except TargetBlockedError as exc:
+            return from_type(ErrorType.BLOCKED_TARGET, exc.reason)
         if spec.proxy is not None:
-            server = spec.proxy.server if "://" in spec.proxy.server else f"http://{spec.proxy.server}"
-            proxy_decision = await self.egress.check(server.replace("socks5://", "http://", 1))
-            if proxy_decision.verdict is Verdict.DENY:
-                return from_type(ErrorType.BLOCKED_TARGET, f"proxy refused: {proxy_decision.reason}")
+            try:
+                proxy = parse_proxy_server(spec.proxy.server)
+                await self.egress.addresses(Target(proxy.scheme, proxy.host, proxy.port))
+            except HostUnresolvableError as exc:
+                return from_type(ErrorType.PROXY_ERROR, exc.reason)
+            except (TargetBlockedError, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, TargetBlockedError) else str(exc)
+                return from_type(ErrorType.BLOCKED_TARGET, f"proxy refused: {reason}")
         return None
 
-    def context_options(self, spec: SessionSpec) -> dict[str, Any]:
+    def context_options(self, spec: SessionSpec, egress: EgressSession) -> dict[str, Any]:
         options: dict[str, Any] = {
             "viewport": {"width": spec.viewport.width, "height": spec.viewport.height},
             "service_workers": "block",
             "accept_downloads": False,
+            # Every request of the context, loopback included, goes through the session's egress door.
+            # No credentials here: Playwright would then pause every request to answer auth challenges.
+            "proxy": {"server": egress.server_url, "bypass": "<-loopback>"},
         }
         if self.user_agent:
             options["user_agent"] = self.user_agent
         if spec.locale:
             options["locale"] = spec.locale
-        if spec.proxy is not None:
-            proxy: dict[str, str] = {"server": spec.proxy.server, "bypass": "<-loopback>"}
-            if spec.proxy.username is not None:
-                proxy["username"] = spec.proxy.username
-            if spec.proxy.password is not None:
-                proxy["password"] = spec.proxy.password.get_secret_value()
-            options["proxy"] = proxy
         return options
+
+    async def open_egress(self, spec: SessionSpec, guards: SessionGuards) -> EgressSession:
+        upstream = None
+        if spec.proxy is not None:
+            password = spec.proxy.password.get_secret_value() if spec.proxy.password is not None else None
+            upstream = Upstream(parse_proxy_server(spec.proxy.server), spec.proxy.username, password)
+        return await self.egress.open_session(
+            max_bytes=spec.max_bytes, upstream=upstream, on_stop=guards.on_egress_stop
+        )
 
     async def run(self, browser: Browser, task: SessionTask, opened: list[BrowserContext]) -> SessionResult:
         """Run the session. The context is appended to `opened`: the caller closes it, bounded,
         even when this coroutine is cancelled by the watchdog."""
         started = time.monotonic()
         spec = task.spec
-        guards = SessionGuards(spec, self.egress)
+        guards = SessionGuards(spec)
         state = _State(task, guards, started + spec.timeout_s, secret_values(spec))
         error = await self.precheck(spec)
         if error is None:
+            state.egress = await self.open_egress(spec, guards)
             try:
-                context = await browser.new_context(**self.context_options(spec))
+                context = await browser.new_context(**self.context_options(spec, state.egress))
                 opened.append(context)
                 error = await self._race(context, state)
             except Exception as exc:
                 error = classify(exc, secrets=state.secrets)
+            finally:
+                state.egress.close()  # also when cancelled: no connection of this session outlives it
         state.timings.total = int((time.monotonic() - started) * 1000)
         return self._result(state, error)
 
     def failed_result(self, task: SessionTask, error: ErrorInfo, elapsed_s: float) -> SessionResult:
         """The result of a session the watchdog had to end from outside."""
-        state = _State(task, SessionGuards(task.spec, self.egress), 0.0, secret_values(task.spec))
+        state = _State(task, SessionGuards(task.spec), 0.0, secret_values(task.spec))
         state.timings.total = int(elapsed_s * 1000)
         return self._result(state, error)
 
@@ -174,8 +207,7 @@ class SessionRunner:
     async def _drive(self, context: BrowserContext, state: _State) -> ErrorInfo | None:
         spec = state.task.spec
         guards = state.guards
-        await guards.attach_context(context)
-        await context.add_init_script(POPUP_RULE_JS)
+        await context.add_init_script(POPUP_RULE_JS + _RESOURCE_BUFFER_JS)
         context.on("page", lambda p: self._on_new_page(p, state))
         page = await context.new_page()
         state.main_page = page
@@ -192,14 +224,14 @@ class SessionRunner:
                 spec.url, wait_until=spec.wait_until, timeout=max(1.0, state.remaining_ms())
             )
         except Exception as exc:
-            state.final_url = _safe_url(page, state)
-            if guards.blocked_navigation is not None:
-                return from_type(ErrorType.BLOCKED_TARGET, guards.blocked_navigation)
+            state.final_url = _safe_url(page)
             if guards.stop_error is not None:
                 return guards.stop_error
-            return classify(exc, during="navigation", secrets=state.secrets)
+            return self._egress_error(state, net_error_code(str(exc))) or classify(
+                exc, during="navigation", secrets=state.secrets
+            )
         await self._observe(page, response, state)
-        error = self._check_status(response, state)
+        error = await self._refused_response(response, state) or self._check_status(response, state)
         if error is not None:
             return error
         for number, step in enumerate(spec.steps, start=1):
@@ -210,23 +242,64 @@ class SessionRunner:
                 if info.type in (ErrorType.BROWSER_CRASH, ErrorType.BLOCKED_TARGET):
                     return info
                 return ErrorInfo(type=ErrorType.STEP_FAILED, message=info.message)
-        state.final_url = _safe_url(page, state)
-        return await self._check_expectations(page, state)
+        state.final_url = _safe_url(page)
+        error = self._left_page_for_refused(page, state)
+        if error is not None:
+            return error
+        error = await self._check_expectations(page, state)
+        state.page_requests = await page.evaluate(_REQUESTS_JS)
+        return error
 
     async def _observe(self, page: Page, response: Response | None, state: _State) -> None:
         state.http_status = response.status if response is not None else None
-        state.final_url = _safe_url(page, state)
+        state.final_url = _safe_url(page)
         values = await page.evaluate(_TIMINGS_JS)
         if values:
             state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values
+
+    # ---- the egress proxy's refusals ------------------------------------------------------------
+
+    def _egress_error(self, state: _State, net_error: str | None) -> ErrorInfo | None:
+        """A navigation failed at the proxy: the refusal it recorded says why, in its own words."""
+        if state.egress is None or net_error not in _EGRESS_NET_ERRORS:
+            return None
+        refusal = state.egress.last_refusal()
+        return None if refusal is None else from_type(refusal.error_type, refusal.reason)
+
+    async def _refused_response(self, response: Response | None, state: _State) -> ErrorInfo | None:
+        """The main document is the proxy's own refusal page (plain HTTP): report it, not an HTTP error."""
+        if response is None or state.egress is None:
+            return None
+        kind = await response.header_value(EGRESS_HEADER)
+        if kind is None:
+            return None
+        refusal = state.egress.last_refusal()
+        if refusal is not None:
+            return from_type(refusal.error_type, refusal.reason)
+        return from_type(ErrorType.BLOCKED_TARGET, f"refused by the egress proxy ({kind})")
+
+    def _left_page_for_refused(self, page: Page, state: _State) -> ErrorInfo | None:
+        """A script, a meta refresh or a form took the page somewhere the proxy refused."""
+        if state.egress is None or not state.egress.refusals:
+            return None
+        url = page.url
+        if url.startswith("chrome-error://"):
+            refusal = state.egress.last_refusal()
+        else:
+            try:
+                target = parse_target(url)
+            except TargetBlockedError:
+                return None
+            if (target.host, target.port) not in state.egress.refused_hosts():
+                return None
+            refusal = state.egress.last_refusal(target.host)
+        return None if refusal is None else from_type(refusal.error_type, refusal.reason)
 
     def _check_status(self, response: Response | None, state: _State) -> ErrorInfo | None:
         expected = state.task.spec.expect.status
         status = state.http_status
         if expected is not None and status != expected:
             return from_type(ErrorType.EXPECTATION_FAILED, f"expected HTTP {expected}, got {status}")
-        if expected is None and status is not None and status == 407:
-            return from_type(ErrorType.PROXY_AUTH_FAILED)
         if expected is None and status is not None and status >= 400:
             return from_type(ErrorType.HTTP_ERROR, f"HTTP {status}")
         return None
@@ -287,6 +360,11 @@ class SessionRunner:
             )
         if error is not None:
             error = ErrorInfo(type=error.type, message=mask_text(error.message, state.secrets))
+        egress = state.egress
+        refused = egress.refused if egress is not None else 0
+        requests = state.page_requests
+        if requests is None:  # the page never finished: what reached the proxy
+            requests = (egress.http_requests + egress.tunnels + refused) if egress is not None else 0
         return SessionResult(
             index=task.index,
             url=mask_url(task.spec.url),
@@ -295,9 +373,10 @@ class SessionRunner:
             http_status=state.http_status,
             final_url=mask_url(state.final_url) if state.final_url else None,
             timings_ms=state.timings,
-            bytes_in=guards.bytes_in,
-            requests=guards.requests,
-            blocked_requests=guards.blocked_requests,
+            bytes_in=egress.bytes_in if egress is not None else 0,
+            bytes_out=egress.bytes_out if egress is not None else 0,
+            requests=requests + guards.blocked_requests,
+            blocked_requests=guards.blocked_requests + refused,
             analytics=list(guards.analytics),
             console_errors=list(state.console_errors),
             screenshot_url=state.screenshot_url,
@@ -305,9 +384,9 @@ class SessionRunner:
         )
 
 
-def _safe_url(page: Page, state: _State) -> str | None:
+def _safe_url(page: Page) -> str | None:
     url = page.url
-    return None if url in ("", "about:blank") else url
+    return None if url in ("", "about:blank") or url.startswith("chrome-error://") else url
 
 
 async def _close_quietly(page: Page) -> None:

@@ -103,6 +103,12 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("matomo", re.compile(r"/(matomo|piwik)\.php$"), _matomo),
 )
 
+# The same collectors as URL globs (`*` any run of characters), for the worker's request interception:
+# only requests matching one of these are paused to be recorded; `detect` then decides.
+COLLECTOR_URL_GLOBS: tuple[str, ...] = (
+    "*/collect*", "*/gtm.js*", "*/gtag/js*", "*/v1/*", "*/api/event*", "*/matomo.php*", "*/piwik.php*",
+)  # fmt: skip
+
 _MAX_BODY = 64 * 1024
 
 

@@ -37,11 +37,22 @@ from jobcore.queue import JobQueue
 from jobcore.redis_conn import as_store_error
 from jobcore.settings import Settings
 from jobcore.store import ArchiveReader, JobStore
-from jobcore.urlguard import EgressPolicy, IPAddress, url_host
+from jobcore.urlguard import (
+    EgressPolicy,
+    Target,
+    parse_proxy_server,
+    parse_target,
+    policy_from_settings,
+)
 
 # How long a request waits for a concurrent request with the same Idempotency-Key to finish
 # before it is told to retry (409): a submit takes milliseconds, so this is generous.
 IDEMPOTENCY_WAIT_S = 3.0
+
+
+def _proxy_target(server: str) -> Target:
+    proxy = parse_proxy_server(server)
+    return Target(proxy.scheme, proxy.host, proxy.port)
 
 
 def request_fingerprint(request: JobRequest) -> str:
@@ -68,7 +79,7 @@ class JobService:
         self.presign = presign
         self.queue = JobQueue(client, settings)
         self.store = JobStore(client, archive)
-        self.policy = policy or EgressPolicy(allowed=settings.allowed_networks)
+        self.policy = policy or policy_from_settings(settings)
         self._idempotency = IdempotencyConfig(
             event_key_jmespath='["tenant", "key"]',
             payload_validation_jmespath="fingerprint",
@@ -91,16 +102,18 @@ class JobService:
     # ---- submit -------------------------------------------------------------------------------
 
     def check_targets(self, request: JobRequest) -> None:
-        """The submit-time egress guard: every session's URL and proxy, each host resolved once."""
-        seen: dict[str, list[IPAddress]] = {}
+        """The submit-time egress policy: every session's URL and proxy, each target checked once."""
+        seen: set[Target] = set()
         for index, spec in enumerate(request.sessions):
-            targets = [("url", spec.url)] + ([("proxy.server", spec.proxy.server)] if spec.proxy else [])
-            for field, raw in targets:
-                target = raw if "://" in raw else f"http://{raw}"
+            named: list[tuple[str, str, Callable[[str], Target]]] = [("url", spec.url, parse_target)]
+            if spec.proxy is not None:
+                named.append(("proxy.server", spec.proxy.server, _proxy_target))
+            for field, raw, parse in named:
                 try:
-                    host = url_host(target.replace("socks5://", "http://", 1))
-                    if host not in seen:
-                        seen[host] = self.policy.check_host(host, target)
+                    target = parse(raw)
+                    if target not in seen:
+                        self.policy.check_target(target)
+                        seen.add(target)
                 except TargetBlockedError as exc:
                     raise TargetBlockedError(exc.url, f"sessions[{index}].{field}: {exc.reason}") from exc
 

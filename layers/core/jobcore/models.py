@@ -22,6 +22,7 @@ from pydantic import (
 from jobcore import limits
 from jobcore.constants import JobStatus, Priority, SessionStatus
 from jobcore.errors import ErrorType
+from jobcore.urlguard import parse_proxy_server
 
 ResourceType = Literal[
     "stylesheet",
@@ -135,11 +136,9 @@ class ProxySpec(_Input):
     @field_validator("server")
     @classmethod
     def _check_server(cls, value: str) -> str:
-        scheme = value.split("://", 1)[0].lower() if "://" in value else "http"
-        if scheme not in ("http", "https", "socks5"):
-            raise ValueError("proxy server scheme must be http, https or socks5")
         if "@" in value:
             raise ValueError("put proxy credentials in username/password, not in the server URL")
+        parse_proxy_server(value)  # strict scheme://host:port; raises ValueError naming the problem
         return value
 
 
@@ -216,7 +215,8 @@ class SessionResult(BaseModel):
     http_status: int | None = None
     final_url: str | None = None
     timings_ms: Timings = Field(default_factory=Timings)
-    bytes_in: int = 0
+    bytes_in: int = Field(default=0, description="bytes received on the wire (headers, bodies, TLS)")
+    bytes_out: int = Field(default=0, description="bytes sent on the wire")
     requests: int = 0
     blocked_requests: int = 0
     analytics: list[AnalyticsHit] = Field(default_factory=list)

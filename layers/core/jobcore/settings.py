@@ -6,26 +6,15 @@ value fails loudly at start rather than on the first request.
 
 from __future__ import annotations
 
-import ipaddress
 from functools import cached_property
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobcore.allow_rules import AllowRule, parse_allow_rules
 from jobcore.constants import ENV_PREFIX
+from jobcore.resolver import parse_dns_servers
 from jobcore.scaling import ScalingPolicy
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_cidrs(text: str) -> tuple[IPNetwork, ...]:
-    """Parse a comma-separated list of CIDRs; a bare address means a single host."""
-    nets: list[IPNetwork] = []
-    for raw in text.split(","):
-        item = raw.strip()
-        if item:
-            nets.append(ipaddress.ip_network(item, strict=False))
-    return tuple(nets)
 
 
 def parse_tokens(text: str) -> dict[str, str]:
@@ -87,8 +76,15 @@ class Settings(BaseSettings):
     tokens_secret_name: str = ""
     tokens_cache_s: int = 300
 
-    # egress guard: CIDRs exempt from the guard (empty in production)
+    # egress policy: addresses (CIDR, optionally :port) exempt from the policy (empty in production)
     allow_targets: str = ""
+    dns_servers: str = Field(
+        default="", description="DNS servers the egress policy asks (ip[:port],…); empty: the system's"
+    )
+    egress_guard_disabled_for_tests: bool = Field(
+        default=False,
+        description="TESTS ONLY: the egress proxy connects anywhere, to show that the guard tests can fail",
+    )
 
     # API
     enable_swagger: bool = False
@@ -138,8 +134,14 @@ class Settings(BaseSettings):
 
     @field_validator("allow_targets")
     @classmethod
-    def _check_cidrs(cls, value: str) -> str:
-        parse_cidrs(value)
+    def _check_allow_rules(cls, value: str) -> str:
+        parse_allow_rules(value)
+        return value
+
+    @field_validator("dns_servers")
+    @classmethod
+    def _check_dns_servers(cls, value: str) -> str:
+        parse_dns_servers(value)
         return value
 
     @field_validator("tokens")
@@ -149,8 +151,12 @@ class Settings(BaseSettings):
         return value
 
     @cached_property
-    def allowed_networks(self) -> tuple[IPNetwork, ...]:
-        return parse_cidrs(self.allow_targets)
+    def allow_rules(self) -> tuple[AllowRule, ...]:
+        return parse_allow_rules(self.allow_targets)
+
+    @cached_property
+    def dns_server_list(self) -> tuple[str, ...]:
+        return parse_dns_servers(self.dns_servers)
 
     @cached_property
     def token_map(self) -> dict[str, str]:
