@@ -100,6 +100,10 @@ class EgressProxy:
         else:
             if not self.guard_disabled:
                 self.policy.check_name(target.host, where)
+            # Pinned per session: one answer, checked once, connected to every time. The test-only switch
+            # turns pinning off too, so the rebinding case can show what pinning prevents.
+            if self.guard_disabled:
+                pinned = None
             cached = pinned.get(target.host) if pinned is not None else None
             addresses = cached if cached is not None else await self.resolver.aresolve(target.host)
             if pinned is not None:
@@ -129,7 +133,7 @@ class EgressSession:
         self.refusals: list[Refusal] = []
         self.exceeded = False
         self.port = 0
-        self._pinned: dict[str, list[IPAddress]] = {}
+        self.pinned: dict[str, list[IPAddress]] = {}
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
 
@@ -271,7 +275,7 @@ class EgressSession:
         except TargetBlockedError as exc:
             return self._refuse(ErrorType.BLOCKED_TARGET, "", 0, exc.reason)
         try:
-            addresses = await self.proxy.addresses(target, self._pinned)
+            addresses = await self.proxy.addresses(target, self.pinned)
             streams: Streams
             via_proxy = False
             if self.upstream is None:
@@ -280,7 +284,7 @@ class EgressSession:
                 proxy_target = Target(
                     self.upstream.address.scheme, self.upstream.address.host, self.upstream.address.port
                 )
-                proxy_addresses = await self.proxy.addresses(proxy_target, self._pinned)
+                proxy_addresses = await self.proxy.addresses(proxy_target, self.pinned)
                 if tunnel_only or self.upstream.address.scheme == "socks5":
                     streams = await tunnel(self.upstream, proxy_addresses, target.host, target.port)
                 else:

@@ -113,10 +113,12 @@ class SessionRunner:
         self.screenshots = screenshots
         self.user_agent: str | None = None
 
-    async def precheck(self, spec: SessionSpec) -> ErrorInfo | None:
-        """Refuse the target or proxy before the browser makes any request (the proxy checks again)."""
+    async def precheck(self, spec: SessionSpec, egress: EgressSession | None = None) -> ErrorInfo | None:
+        """Refuse the target or proxy before the browser makes any request. The answers are pinned for
+        the session: the proxy connects to what was checked here."""
+        pinned = egress.pinned if egress is not None else None
         try:
-            await self.egress.addresses(parse_target(spec.url))
+            await self.egress.addresses(parse_target(spec.url), pinned)
         except HostUnresolvableError as exc:
             return from_type(ErrorType.DNS_ERROR, exc.reason)
         except TargetBlockedError as exc:
@@ -124,7 +126,7 @@ class SessionRunner:
         if spec.proxy is not None:
             try:
                 proxy = parse_proxy_server(spec.proxy.server)
-                await self.egress.addresses(Target(proxy.scheme, proxy.host, proxy.port))
+                await self.egress.addresses(Target(proxy.scheme, proxy.host, proxy.port), pinned)
             except HostUnresolvableError as exc:
                 return from_type(ErrorType.PROXY_ERROR, exc.reason)
             except (TargetBlockedError, ValueError) as exc:
@@ -163,17 +165,17 @@ class SessionRunner:
         spec = task.spec
         guards = SessionGuards(spec)
         state = _State(task, guards, started + spec.timeout_s, secret_values(spec))
-        error = await self.precheck(spec)
-        if error is None:
-            state.egress = await self.open_egress(spec, guards)
-            try:
-                context = await browser.new_context(**self.context_options(spec, state.egress))
+        egress = state.egress = await self.open_egress(spec, guards)
+        try:
+            error = await self.precheck(spec, egress)
+            if error is None:
+                context = await browser.new_context(**self.context_options(spec, egress))
                 opened.append(context)
                 error = await self._race(context, state)
-            except Exception as exc:
-                error = classify(exc, secrets=state.secrets)
-            finally:
-                state.egress.close()  # also when cancelled: no connection of this session outlives it
+        except Exception as exc:
+            error = classify(exc, secrets=state.secrets)
+        finally:
+            egress.close()  # also when cancelled: no connection of this session outlives it
         state.timings.total = int((time.monotonic() - started) * 1000)
         return self._result(state, error)
 
