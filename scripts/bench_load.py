@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> None:
     config = StackConfig(
         project_root=ROOT, state_dir=state, port=port, tokens=",".join(f"{t}={k}" for t, k in tokens.items()),
         min_workers=args.workers, max_workers=args.workers, sessions_per_worker=args.per_worker,
+        allow_targets=f"127.0.0.1:{site.port}",
     )  # fmt: skip
     stack = LocalStack(config, say=lambda line: print(f"  stack: {line}"))
     stack.start()

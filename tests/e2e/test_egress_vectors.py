@@ -59,7 +59,8 @@ def world() -> Iterator[World]:
         }
     )
     values = {
-        "SITE": site.origin(), "SP": str(site.port), "P2": str(c2.port), "P3": str(c3.port), "P6": str(c6.port),
+        "SITE": site.origin(), "SP": str(site.port),
+        "P2": str(c2.port), "P3": str(c3.port), "P6": str(c6.port),
         "C2": f"http://{c2.authority}", "C3": f"http://{c3.authority}", "C6": f"http://{c6.authority}",
         "W3": f"ws://{c3.authority}",
     }  # fmt: skip
@@ -129,3 +130,25 @@ def test_unguarded_vector_does_reach_a_canary(
     assert reached > 0, (
         f"{vector.name}: even without the guard nothing reached a canary (the case proves nothing)"
     )
+
+
+@pytest.mark.parametrize("kind", ["Worker", "SharedWorker"])
+def test_worker_traffic_counts_against_max_bytes(guarded: BrowserHarness, world: World, kind: str) -> None:
+    # Given a page whose worker fetches 100 MiB from the allowed host, under a 2 MiB budget
+    name = f"big-{kind}"
+    world.site.scripts[name] = 'fetch("/big?mb=100").then(r => r.arrayBuffer()).catch(() => {});'
+    world.site.pages[name] = f'<script>new {kind}("/js/{name}");</script>'
+    budget = 2 * 1024 * 1024
+    result = guarded.run(
+        {
+            "url": f"{world.site.origin()}/v/{name}",
+            "max_bytes": budget,
+            "timeout_s": 10,
+            "steps": [{"action": "wait", "ms": 5000}],
+        }
+    )
+    # Then the proxy counted the worker's bytes on the wire and ended the session past the budget
+    assert result.status == "failed"
+    assert result.error is not None and result.error.type == "bandwidth_exceeded", result.error
+    assert budget < result.bytes_in < 4 * budget
+    assert result.bytes_out > 0

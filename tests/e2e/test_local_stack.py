@@ -62,7 +62,7 @@ def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> Non
     before = stack_processes()
     proc = traffic_tool(
         "dev", "--port", str(port), "--tokens", "t=tok", "--min-workers", "1", "--max-workers", "4",
-        "--speed", "30", "--state-dir", str(tmp_path / "state"),
+        "--speed", "30", "--state-dir", str(tmp_path / "state"), "--allow-targets", f"127.0.0.1:{site.port}",
     )  # fmt: skip
     lines: list[str] = []
     try:

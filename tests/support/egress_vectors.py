@@ -55,7 +55,7 @@ SPELLINGS: list[tuple[str, str]] = [
     ("http:///127.0.0.2/", "no host"),
     ("http:////127.0.0.2/", "no host"),
     ("http://evilß.test/", "resolved"),  # xn--evil-yna.test: not in this test's DNS
-    ("http://０x7f.0.0.2/", "IP address spelling"),  # fullwidth: maps onto an IPv4 spelling
+    ("http://０x7f.0.0.2/", "loopback"),  # fullwidth: UTS-46 maps it onto an IPv4 spelling
     ("ftp://127.0.0.1/", "scheme"),
     ("file:///etc/passwd", "scheme"),
     ("javascript:alert(1)", "scheme"),
@@ -157,8 +157,12 @@ RUNTIME: list[Vector] = [
     # Speculation rules, same-site (the page comes from spec.test, the rules name c3.spec.test, which the
     # test's DNS answers with 127.0.0.3): this Chromium fetches nothing for them here, guard or not (tried
     # cross-site too). Kept guarded: should a later Chromium act on them, the request meets the proxy.
-    Vector("speculation-prefetch", "start", "http://spec.test:{SP}/v/speculation-page", reaches_unguarded=False),
-    Vector("speculation-prerender", "start", "http://spec.test:{SP}/v/prerender-page", reaches_unguarded=False),
+    Vector(
+        "speculation-prefetch", "start", "http://spec.test:{SP}/v/speculation-page", reaches_unguarded=False
+    ),
+    Vector(
+        "speculation-prerender", "start", "http://spec.test:{SP}/v/prerender-page", reaches_unguarded=False
+    ),
     Vector("idn-subresource", "page", '<img src="http://evilß.test:{P2}/idn.png">'),
     Vector("name-subresource", "page", '<img src="http://canary.test:{P2}/n.png">'),
     Vector(
@@ -246,7 +250,10 @@ SPECULATION_PAGES = {
     '{"prerender": [{"source": "list", "urls": ["http://c3.spec.test:{P3}/pr"]}]}</script>',
 }
 
-REBIND_PAGE = "<script>for (let i = 0; i < 3; i++) fetch('http://rebind.test:{SP}/again?' + i).catch(() => {});</script>"
+REBIND_PAGE = (
+    "<script>for (let i = 0; i < 3; i++)"
+    " fetch('http://rebind.test:{SP}/again?' + i).catch(() => {});</script>"
+)
 
 
 def fill(template: str, values: dict[str, str]) -> str:

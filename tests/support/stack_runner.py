@@ -24,6 +24,9 @@ def main() -> None:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--allow-targets", default="127.0.0.1/32", help="the tests' sites (stack ports stay refused)"
+    )
     args = parser.parse_args()
     verbose = {
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
@@ -33,6 +36,7 @@ def main() -> None:
     config = StackConfig(
         project_root=ROOT, state_dir=args.state_dir, port=args.port, tokens=args.tokens, speed=args.speed,
         min_workers=args.workers, max_workers=args.workers, extra_env=verbose,
+        allow_targets=args.allow_targets,
     )  # fmt: skip
     stop = threading.Event()
 

@@ -57,7 +57,10 @@ class EgressProxy:
 
     def __init__(self, settings: Settings) -> None:
         # The stack's own services and this proxy's listeners: refused even inside the allow-list.
-        self.own: set[tuple[IPAddress, int]] = set(_redis_endpoint(settings.redis_url))
+        self.own: set[tuple[IPAddress, int]] = {
+            *_redis_endpoint(settings.redis_url),
+            *settings.internal_endpoint_set,
+        }
         self.policy: EgressPolicy = policy_from_settings(settings, internal=self.own)
         self.resolver = resolver_from_settings(settings)
         self.guard_disabled = settings.egress_guard_disabled_for_tests

@@ -117,7 +117,7 @@ def body_length(head: Head) -> int | None:
     value = head.get("content-length")
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise BadHeadError("bad Content-Length")
     return int(value)
 

@@ -64,8 +64,8 @@ _REQUESTS_JS = """() => {
 _RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
 # Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
 _EGRESS_NET_ERRORS = frozenset({
-    "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE", "ERR_CONNECTION_CLOSED",
-    "ERR_CONNECTION_RESET",
+    "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE",
+    "ERR_CONNECTION_CLOSED", "ERR_CONNECTION_RESET",
 })  # fmt: skip
 
 

@@ -54,12 +54,12 @@ def demo(
     from traffic_tool.render import error_notes, results_table, wait_with_progress
 
     state = Path(tempfile.mkdtemp(prefix="traffic-tool-demo-"))
-    config = StackConfig(
-        project_root=project_root(), state_dir=state, port=port or free_port(), tokens=f"demo={DEMO_TOKEN}",
-        allow_targets="127.0.0.1/32", min_workers=1, max_workers=2, speed=10.0,
-    )  # fmt: skip
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     site = FixtureSite().start()
+    config = StackConfig(
+        project_root=project_root(), state_dir=state, port=port or free_port(), tokens=f"demo={DEMO_TOKEN}",
+        allow_targets=f"127.0.0.1:{site.port}", min_workers=1, max_workers=2, speed=10.0,
+    )  # fmt: skip
     stack = LocalStack(config, say=lambda line: err.print(f"[dim]{line}[/dim]", highlight=False))
     code = 0
     try:

@@ -15,7 +15,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 Port = Annotated[int, typer.Option(help="the job API's port on 127.0.0.1")]
 Tokens = Annotated[str, typer.Option(help="tenant=token,… the API accepts")]
-AllowTargets = Annotated[str, typer.Option(help="CIDRs exempt from the egress guard (your local sites)")]
+AllowTargets = Annotated[
+    str,
+    typer.Option(help="addresses (CIDR or ip:port) sessions may reach besides the bundled sample site"),
+]
 MinWorkers = Annotated[int, typer.Option(min=0, help="fewest worker processes")]
 MaxWorkers = Annotated[int, typer.Option(min=1, help="most worker processes")]
 Speed = Annotated[float, typer.Option(min=1.0, help="run schedules and cooldowns this many times faster")]
@@ -35,7 +38,7 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
 def dev(
     port: Port = 8080,
     tokens: Tokens = "local=local-token",
-    allow_targets: AllowTargets = "127.0.0.1/32",
+    allow_targets: AllowTargets = "",
     min_workers: MinWorkers = 1,
     max_workers: MaxWorkers = 2,
     speed: Speed = 1.0,
@@ -43,28 +46,34 @@ def dev(
     offline_dns: OfflineDns = True,
 ) -> None:
     """Run the whole system on this machine (Redis, moto, the API, schedules, workers) until Ctrl-C."""
+    from traffic_tool.local.sample_site import FixtureSite
     from traffic_tool.local.stack import LocalStack, StackConfig
     from traffic_tool.paths import project_root
 
     if min_workers > max_workers:
         err.print(f"[red]error:[/red] --min-workers ({min_workers}) is above --max-workers ({max_workers})")
         raise typer.Exit(code=2)
+    site = FixtureSite().start()
+    # Sessions reach the sample site and what --allow-targets names; never the stack's own services.
+    allowed = ",".join(filter(None, [f"127.0.0.1:{site.port}", allow_targets]))
     config = StackConfig(
         project_root=project_root(), state_dir=state_dir.resolve(), port=port, tokens=tokens,
-        allow_targets=allow_targets, min_workers=min_workers, max_workers=max_workers, speed=speed,
+        allow_targets=allowed, min_workers=min_workers, max_workers=max_workers, speed=speed,
         offline_dns=offline_dns,
     )  # fmt: skip
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     stack = LocalStack(config, say=lambda line: err.print(line, highlight=False))
     try:
+        err.print(f"sample site on {site.url('/')}")
         stack.start()
     except (OSError, RuntimeError) as exc:
+        site.stop()
         err.print(f"[red]error:[/red] the local stack could not start: {exc}")
         raise typer.Exit(code=1) from None
     token = tokens.split(",")[0].split("=", 1)[-1]
     err.print(
         f"ready. Try: TRAFFIC_TOOL_API_URL={stack.api_url} TRAFFIC_TOOL_TOKEN={token} "
-        "traffic-tool submit --url http://127.0.0.1:PORT/ --wait   (Ctrl-C stops everything)"
+        f"traffic-tool submit --url {site.url('/light.html')} --wait   (Ctrl-C stops everything)"
     )
     try:
         threading.Event().wait()
@@ -72,4 +81,5 @@ def dev(
         err.print("stopping…")
     finally:
         stack.stop()
-        err.print("stopped: workers, API, moto and redis-server")
+        site.stop()
+        err.print("stopped: workers, API, moto, redis-server and the sample site")

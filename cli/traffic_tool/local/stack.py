@@ -31,7 +31,7 @@ class StackConfig:
     state_dir: Path
     port: int = 8080
     tokens: str = "local=local-token"
-    allow_targets: str = "127.0.0.1/32"
+    allow_targets: str = ""  # the sites the sessions may reach (the tests' and the demo's pick theirs)
     min_workers: int = 1
     max_workers: int = 2
     sessions_per_worker: int = 4
@@ -64,6 +64,10 @@ class LocalStack:
             "TRAFFIC_TOOL_REDIS_URL": self.redis.url,
             "TRAFFIC_TOOL_TOKENS": c.tokens,
             "TRAFFIC_TOOL_ALLOW_TARGETS": c.allow_targets,
+            # Never reachable from a session, whatever the allow-list says: Redis, moto, the API.
+            "TRAFFIC_TOOL_INTERNAL_ENDPOINTS": ",".join(
+                f"127.0.0.1:{port}" for port in (self.redis.port, self.aws.port, c.port)
+            ),
             "TRAFFIC_TOOL_OFFLINE_DNS": "true" if c.offline_dns else "false",
             "TRAFFIC_TOOL_MIN_WORKERS": str(c.min_workers),
             "TRAFFIC_TOOL_MAX_WORKERS": str(c.max_workers),

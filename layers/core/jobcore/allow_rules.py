@@ -60,6 +60,6 @@ def _parse_rule(item: str) -> AllowRule:
 
 
 def _port(text: str, item: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise ValueError(f"allow-list entry {item!r}: port must be 1-65535")
     return int(text)

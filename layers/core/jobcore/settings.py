@@ -11,7 +11,7 @@ from functools import cached_property
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jobcore.allow_rules import AllowRule, parse_allow_rules
+from jobcore.allow_rules import AllowRule, IPAddress, parse_allow_rules
 from jobcore.constants import ENV_PREFIX
 from jobcore.resolver import parse_dns_servers
 from jobcore.scaling import ScalingPolicy
@@ -78,6 +78,10 @@ class Settings(BaseSettings):
 
     # egress policy: addresses (CIDR, optionally :port) exempt from the policy (empty in production)
     allow_targets: str = ""
+    internal_endpoints: str = Field(
+        default="",
+        description="ip:port,… of the stack's own services (local stack): refused even inside the allow-list",
+    )
     dns_servers: str = Field(
         default="", description="DNS servers the egress policy asks (ip[:port],…); empty: the system's"
     )
@@ -138,6 +142,13 @@ class Settings(BaseSettings):
         parse_allow_rules(value)
         return value
 
+    @field_validator("internal_endpoints")
+    @classmethod
+    def _check_internal_endpoints(cls, value: str) -> str:
+        if any(rule.port is None or rule.network.num_addresses != 1 for rule in parse_allow_rules(value)):
+            raise ValueError("internal endpoints are ip:port entries")
+        return value
+
     @field_validator("dns_servers")
     @classmethod
     def _check_dns_servers(cls, value: str) -> str:
@@ -153,6 +164,14 @@ class Settings(BaseSettings):
     @cached_property
     def allow_rules(self) -> tuple[AllowRule, ...]:
         return parse_allow_rules(self.allow_targets)
+
+    @cached_property
+    def internal_endpoint_set(self) -> frozenset[tuple[IPAddress, int]]:
+        return frozenset(
+            (rule.network.network_address, rule.port)
+            for rule in parse_allow_rules(self.internal_endpoints)
+            if rule.port is not None
+        )
 
     @cached_property
     def dns_server_list(self) -> tuple[str, ...]:

@@ -144,7 +144,7 @@ def parse_target(url: str) -> Target:
         raise TargetBlockedError(url, "URL has no host")
     host = normalize_host(raw, url)
     ipv4 = isinstance(parse_ip_host(host), ipaddress.IPv4Address)
-    spelled = raw if ipv4 and raw.lower() != host else ""
+    spelled = raw if ipv4 and raw != host else ""
     return Target(scheme, host, port if port is not None else DEFAULT_PORTS[scheme], spelled)
 
 
@@ -153,27 +153,29 @@ def url_host(url: str) -> str:
 
 
 def normalize_host(host: str, where: str = "") -> str:
-    """The host as a browser puts it on the wire: canonical IP text, or the UTS-46 ASCII name."""
+    """The host as a browser puts it on the wire: canonical IP text, or the UTS-46 ASCII name.
+
+    As in the WHATWG host parser, a name is mapped (UTS-46) before it is read as IPv4, so `０x7f.1`
+    (fullwidth) is 127.0.0.1 too."""
     where = where or host
     if "%" in host:
         raise TargetBlockedError(where, "percent-encoded or zone-scoped hosts are refused")
-    literal = parse_ip_host(host)
+    if host.startswith("["):
+        return str(parse_ip_host(host))
+    name = host[:-1] if host.endswith(".") else host
+    if name.isascii():
+        ascii_name = name.lower()
+    else:
+        try:
+            ascii_name = idna.encode(name, uts46=True, transitional=False, std3_rules=False).decode("ascii")
+        except (idna.IDNAError, UnicodeError, ValueError) as exc:
+            raise TargetBlockedError(where, f"host {host!r} is not a valid internationalised name") from exc
+        ascii_name = ascii_name.lower()
+    literal = parse_ip_host(ascii_name)
     if literal is not None:
         return str(literal)
-    name = host[:-1] if host.endswith(".") else host
-    try:
-        ascii_name = idna.encode(name, uts46=True, transitional=False, std3_rules=False).decode("ascii")
-    except (idna.IDNAError, UnicodeError, ValueError) as exc:
-        raise TargetBlockedError(where, f"host {host!r} is not a valid internationalised name") from exc
-    ascii_name = ascii_name.lower()
     if not ascii_name or len(ascii_name) > _MAX_HOST:
         raise TargetBlockedError(where, f"host {host!r} is empty or too long")
-    try:
-        mapped = parse_ip_host(ascii_name)
-    except TargetBlockedError:
-        mapped = None
-    if mapped is not None:  # a name that maps onto an IP spelling (fullwidth digits, say)
-        raise TargetBlockedError(where, f"host {host!r} maps to an IP address spelling")
     return ascii_name
 
 
@@ -194,7 +196,7 @@ def parse_proxy_server(text: str) -> ProxyAddress:
         host, colon, port_text = rest.rpartition(":")
         if not colon or ":" in host:
             raise ValueError("proxy server must name its port: scheme://host:port")
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+    if not (port_text.isascii() and port_text.isdigit()) or not 0 < int(port_text) < 65536:
         raise ValueError("proxy server port must be 1-65535")
     try:
         canonical = normalize_host(host)
@@ -238,7 +240,7 @@ def parse_ip_host(host: str) -> IPAddress | None:
 
 
 def _is_ipv4_number(label: str) -> bool:
-    if label.isdigit():
+    if label.isascii() and label.isdigit():
         return True
     return label.startswith("0x") and all(c in "0123456789abcdef" for c in label[2:])
 
@@ -257,7 +259,7 @@ def _parse_ipv4_number(label: str) -> int | None:
         )
     if len(label) > 1 and label.startswith("0"):
         return int(label, 8) if all(c in "01234567" for c in label) else None
-    return int(label) if label.isdigit() else None
+    return int(label) if label.isascii() and label.isdigit() else None
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
@@ -312,12 +314,14 @@ def _address_kind(address: IPAddress) -> str | None:
 
 
 def policy_from_settings(
-    settings: Settings, internal: Container[tuple[IPAddress, int]] = frozenset()
+    settings: Settings, internal: Container[tuple[IPAddress, int]] | None = None
 ) -> EgressPolicy:
     """The deployment's policy: its allow-list, its resolver (servers, offline mode), its own services
-    (`internal` may be a live set: the egress proxy adds its listeners as it opens them)."""
+    (`internal` may be a live set holding them: the egress proxy adds its listeners as it opens them)."""
     return EgressPolicy(
-        allowed=settings.allow_rules, resolver=resolver_from_settings(settings), internal=internal
+        allowed=settings.allow_rules,
+        resolver=resolver_from_settings(settings),
+        internal=settings.internal_endpoint_set if internal is None else internal,
     )
 
 
