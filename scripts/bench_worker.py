@@ -5,8 +5,10 @@ claims sessions from a real redis-server; the figures are those of the whole
 worker process tree (Python, Playwright's driver, Chromium and its renderers):
 
 - light page: sessions/min and CPU-seconds per session, whole machine (fresh context per session,
-  analytics detection on);
-- the floor: the same light page through Playwright alone, for what the guards and the queue cost;
+  analytics detection on, every request through the worker's egress proxy), and where the CPU went
+  (renderers, browser, Playwright's driver, the worker's Python with its egress proxy, the rest);
+- the floor: the same light page through a bare Playwright pool in the same run, and the worker's
+  throughput as a ratio of it (target >= 0.85, and >= 500 light sessions/min);
 - heavy page: KB per session with the default guards, and whether the beacon was still detected;
 - peak PSS of all Chromium processes per concurrent session, at 8 concurrent sessions.
 
@@ -65,6 +67,31 @@ def machine_busy_s() -> float:
     upper bound, as it includes the fixture server, Redis and this script."""
     t = psutil.cpu_times()
     return float(sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0))
+
+
+def _role(proc: psutil.Process, worker_pid: int) -> str:
+    if proc.pid == worker_pid:
+        return "worker Python (queue loop, guards, egress proxy)"
+    name = proc.name().lower()
+    cmd = " ".join(proc.cmdline())
+    if "chrom" in name or "headless" in name:
+        if "--type=renderer" in cmd or "--type=zygote" in cmd:
+            return "renderers"  # the zygote reaps renderers: their CPU lands in its children's times
+        return "browser (main, GPU, utility)"
+    if name == "node" or ("playwright" in cmd and "driver" in cmd):
+        return "Playwright's driver"
+    return "other (Redis, fixture site, this bench)"
+
+
+def cpu_by_role(worker_pid: int) -> dict[str, float]:
+    """CPU-seconds so far of every process on the machine, by role (children's reaped time included)."""
+    roles: dict[str, float] = {}
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            t = proc.cpu_times()
+            role = _role(proc, worker_pid)
+            roles[role] = roles.get(role, 0.0) + t.user + t.system + t.children_user + t.children_system
+    return roles
 
 
 def chrome_pss(pid: int) -> tuple[int, int]:
@@ -147,11 +174,14 @@ def run(args: argparse.Namespace) -> None:
         worker.wait_log("serving")
         warm = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * 20)
         wait_done(store, warm)
+        roles0 = cpu_by_role(worker.pid)
         cpu0, busy0, t0 = tree_cpu(worker.pid), machine_busy_s(), time.monotonic()
         jobs = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * args.light)
         views = wait_done(store, jobs)
         elapsed, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
         busy = machine_busy_s() - busy0
+        roles = {role: v - roles0.get(role, 0.0) for role, v in cpu_by_role(worker.pid).items()}
+        worker_rate = args.light / elapsed * 60
         ok = sum(v.progress.ok for v in views)
         detected = sum(1 for v in views for s in v.sessions if s.analytics)
         errors = Counter(
@@ -165,16 +195,29 @@ def run(args: argparse.Namespace) -> None:
             f"{cpu / args.light:.3f}; "
             f"ok={ok} analytics_detected={detected}" + (f"; failures {dict(errors)}" if errors else "")
         )
+        accounted = sum(max(0.0, v) for v in roles.values())
+        ranked = sorted(roles.items(), key=lambda kv: -kv[1])
+        split = ", ".join(f"{role} {max(0.0, v) / args.light:.3f}" for role, v in ranked)
+        print(f"  CPU-s/session by process: {split}; not attributed (exited unreaped) "
+              f"{max(0.0, busy - accounted) / args.light:.3f}")  # fmt: skip
 
         # ---- the floor: the same page through Playwright alone ----------------------------------
         if args.floor:
             elapsed, busy = asyncio.run(
                 _bare_playwright(site.url("/light.html"), args.floor, args.sessions, args.browsers)
             )
+            bare_rate = args.floor / elapsed * 60
             print(
                 f"  floor, Playwright alone (fresh context, no guards, no queue): {args.floor} sessions in "
-                f"{elapsed:.1f} s -> {args.floor / elapsed * 60:.0f} sessions/min; "
+                f"{elapsed:.1f} s -> {bare_rate:.0f} sessions/min; "
                 f"{busy / args.floor:.3f} CPU-s/session, whole machine"
+            )
+            ratio = worker_rate / bare_rate
+            met_ratio = "met" if ratio >= 0.85 else "NOT met"
+            met_rate = "met" if worker_rate >= 500 else "NOT met"
+            print(
+                f"  worker / bare pool: {ratio:.2f} (target >= 0.85: {met_ratio}); "
+                f"{worker_rate:.0f} light sessions/min (target >= 500: {met_rate})"
             )
 
         # ---- heavy page: bytes with default guards --------------------------------------------
