@@ -13,6 +13,7 @@ MIN_TIMEOUT_S: Final = 1
 MAX_TIMEOUT_S: Final = 120
 DEFAULT_TIMEOUT_S: Final = 30
 MAX_BODY_BYTES: Final = 256 * 1024
+MAX_JSON_DEPTH: Final = 32  # a job nests 5 levels; a parser recurses once per level
 MAX_LABELS: Final = 20
 MAX_LABEL_LENGTH: Final = 128
 MAX_SELECTOR_LENGTH: Final = 512
