@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
-from typing import BinaryIO
+from io import BufferedIOBase
 
 _DECIMAL_RE = re.compile(r"^[0-9]{1,19}$")
 _HEX_RE = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
@@ -29,7 +29,7 @@ def _too_large(size: int, limit: int) -> RequestBodyError:
     return RequestBodyError(413, f"the request body ({size} bytes) exceeds API Gateway's 10 MB limit")
 
 
-def read_body(headers: Message, rfile: BinaryIO, limit: int) -> bytes:
+def read_body(headers: Message, rfile: BufferedIOBase, limit: int) -> bytes:
     """The request's body, at most `limit` bytes; RequestBodyError otherwise (close the connection)."""
     lengths = headers.get_all("Content-Length") or []
     coding = headers.get("Transfer-Encoding")
@@ -50,21 +50,21 @@ def read_body(headers: Message, rfile: BinaryIO, limit: int) -> bytes:
     return _read_exactly(rfile, size)
 
 
-def _read_exactly(rfile: BinaryIO, size: int) -> bytes:
+def _read_exactly(rfile: BufferedIOBase, size: int) -> bytes:
     data = rfile.read(size) if size else b""
     if len(data) != size:
         raise RequestBodyError(400, f"the request body ended after {len(data)} of {size} bytes")
     return data
 
 
-def _line(rfile: BinaryIO) -> bytes:
+def _line(rfile: BufferedIOBase) -> bytes:
     line = rfile.readline(_MAX_LINE + 1)
     if len(line) > _MAX_LINE or not line.endswith(b"\n"):
         raise RequestBodyError(400, "malformed chunked body")
     return line.rstrip(b"\r\n")
 
 
-def _read_chunked(rfile: BinaryIO, limit: int) -> bytes:
+def _read_chunked(rfile: BufferedIOBase, limit: int) -> bytes:
     parts: list[bytes] = []
     total = 0
     while True:
