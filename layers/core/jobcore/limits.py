@@ -26,6 +26,9 @@ DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
 MAX_MAX_BYTES: Final = 100 * 1024 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
 IDEMPOTENCY_TTL_S: Final = 24 * 3600
+# While another tenant waits, no tenant gets more than this share of the live fleet's slots (and never
+# all of them): with 4 slots a tenant keeps 3, with 40 it keeps 30, and a waiting tenant gets the rest.
+DEFAULT_TENANT_MAX_SHARE: Final = 0.75
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 20
 # What a session should cost (the seed's resource guards), and where the bandwidth alarm fires.
