@@ -69,9 +69,9 @@ def error_response(
     )
 
 
-def proxy_error(status: int, type_: str, message: str) -> dict[str, Any]:
+def proxy_error(status: int, type_: str, message: str, field: str | None = None) -> dict[str, Any]:
     """An error as an API Gateway proxy response, for answers given before the resolver runs."""
-    body = ApiError(error=ApiErrorBody(type=type_, message=message))
+    body = ApiError(error=ApiErrorBody(type=type_, message=message, field=field))
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},

@@ -20,6 +20,7 @@ from api_errors import documented, proxy_error, register_error_handlers
 from jobcore import emf, limits, metric_names
 from jobcore.errors import JobNotFoundError, StoreUnavailableError
 from jobcore.fleet_totals import CountBuffer
+from jobcore.json_nesting import nests_deeper_than
 from jobcore.log_masking import masking_logger
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 
@@ -64,20 +65,31 @@ def unsupported_media_type(event: dict[str, Any]) -> str | None:
     return f"the request body must be application/json, not {declared[:80]}"
 
 
+def too_deeply_nested(event: dict[str, Any]) -> str | None:
+    """Validation's JSON parser recurses per level: 50,000 nested arrays would end in a RecursionError."""
+    body = event.get("body") or ""
+    text = base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body
+    if nests_deeper_than(text, limits.MAX_JSON_DEPTH):
+        return f"the request body nests more than {limits.MAX_JSON_DEPTH} levels of arrays and objects"
+    return None
+
+
 # Checked in this order, and only until one answers: a 10 MB body is refused before it is decoded.
-_BODY_CHECKS: tuple[tuple[Callable[[dict[str, Any]], str | None], int, str], ...] = (
-    (oversized_body, 413, "body_too_large"),
-    (unsupported_media_type, 415, "unsupported_media_type"),
-    (undecodable_body, 400, "invalid_request"),
+# (check, status, error type, the field the error names)
+_BODY_CHECKS: tuple[tuple[Callable[[dict[str, Any]], str | None], int, str, str | None], ...] = (
+    (oversized_body, 413, "body_too_large", None),
+    (unsupported_media_type, 415, "unsupported_media_type", "Content-Type"),
+    (undecodable_body, 400, "invalid_request", None),
+    (too_deeply_nested, 400, "invalid_request", None),
 )
 
 
 def refused_body(event: dict[str, Any]) -> dict[str, Any] | None:
     """The proxy answer for a body the API cannot read, or None when it can."""
-    for check, status, error_type in _BODY_CHECKS:
+    for check, status, error_type, field in _BODY_CHECKS:
         problem = check(event)
         if problem is not None:
-            return proxy_error(status, error_type, problem)
+            return proxy_error(status, error_type, problem, field)
     return None
 
 

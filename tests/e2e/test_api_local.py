@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -104,6 +106,7 @@ def test_no_token_is_401_and_a_wrong_token_403(api: ApiProcess) -> None:
         (json.dumps(body(limits.MAX_SESSIONS_PER_JOB + 1)).encode(), 400, "sessions"),
         (json.dumps({"sessions": [{"url": PAGE + "x" * 3000}]}).encode(), 400, "sessions[0].url"),
         (b"", 400, "missing"),
+        (b"[" * 50_000 + b"]" * 50_000, 400, "nests more than"),  # was a RecursionError: a 502
         (b"x" * (10 * 1024 * 1024), 413, "at most 262144 bytes"),
         (b"x" * (10 * 1024 * 1024 + 1), 413, "10 MB limit"),
         (
@@ -166,3 +169,60 @@ def test_health_reports_the_backlog(api: ApiProcess, depth: redis.Redis) -> None
     # work waits and no worker is alive: not ready
     assert reply.status_code == (503 if data["queue_depth"] > 0 else 200)
     assert "token" not in reply.text.lower()
+
+
+def test_a_body_of_another_type_is_415_with_the_documented_error_shape(a: httpx.Client) -> None:
+    reply = a.post("/jobs", content=json.dumps(body(1)), headers={"Content-Type": "text/plain"})
+    assert reply.status_code == 415
+    assert reply.json() == {
+        "error": {
+            "type": "unsupported_media_type",
+            "message": "the request body must be application/json, not text/plain",
+            "field": "Content-Type",
+        }
+    }
+
+
+def raw_post(api: ApiProcess, head: str, payload: bytes = b"") -> tuple[int, bytes]:
+    """POST /jobs with hand-written headers on a socket left open: the server must answer unprompted."""
+    request = f"POST /jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-a\r\n{head}\r\n".encode()
+    with socket.create_connection(("127.0.0.1", api.port), timeout=5) as sock:
+        sock.sendall(request + payload)
+        reply = b""
+        while b"\r\n\r\n" not in reply or len(reply.partition(b"\r\n\r\n")[2]) < _length(reply):
+            chunk = sock.recv(65536)  # a server reading until the client closes: a timeout here
+            if not chunk:
+                break
+            reply += chunk
+    status = int(reply.split(b" ", 2)[1])
+    return status, reply.partition(b"\r\n\r\n")[2]
+
+
+def _length(reply: bytes) -> int:
+    match = re.search(rb"(?i)\r\ncontent-length: *([0-9]+)", reply)
+    return int(match[1]) if match else 0
+
+
+def chunked(data: bytes, size: int = 7) -> bytes:
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+
+def test_the_adapter_never_reads_a_body_without_a_valid_length(api: ApiProcess, depth: redis.Redis) -> None:
+    before = backlog(depth)
+    job = json.dumps(body(1)).encode()
+    # a negative or malformed length: refused at once (`rfile.read(-1)` read until the client closed)
+    for length in ("-1", "abc", "1, 2"):
+        status, reply = raw_post(api, f"Content-Length: {length}\r\nContent-Type: application/json\r\n", job)
+        assert status == 400, (length, reply)
+    # no length: only a chunked body, capped by the size its chunks declare before they are read
+    status, reply = raw_post(api, "Transfer-Encoding: chunked\r\n", b"%x\r\n" % (11 * 1024 * 1024) + b"x")
+    assert status == 413 and b"10 MB limit" in reply
+    assert raw_post(api, "Transfer-Encoding: chunked\r\n", b"zz\r\n")[0] == 400
+    assert raw_post(api, "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", b"abc")[0] == 400
+    assert backlog(depth) == before
+    status, reply = raw_post(
+        api, "Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n", chunked(job)
+    )
+    assert status == 202, reply  # a chunked body within the limits is read whole
+    assert backlog(depth) == before + 1

@@ -151,6 +151,15 @@ def test_alert_loop_ends_at_timeout(browser: BrowserHarness, site: FixtureSite) 
     assert browser.run({"url": site.url("/light.html")}).status == "ok"
 
 
+def test_fifty_alerts_then_render_completes(browser: BrowserHarness, site: FixtureSite) -> None:
+    # every dialog is dismissed; leaving the 21st open froze the page until the session timed out
+    result = browser.run(
+        {"url": site.url("/alerts50.html"), "timeout_s": 10, "expect": {"selector": "#rendered"}}
+    )
+    assert result.status == "ok", result.error
+    assert result.http_status == 200
+
+
 def test_download_refused(browser: BrowserHarness, site: FixtureSite) -> None:
     result = browser.run({"url": site.url("/download.html")})
     assert result.status == "ok"

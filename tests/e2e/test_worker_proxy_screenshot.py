@@ -105,3 +105,33 @@ def test_screenshot_without_bucket_is_skipped(browser: BrowserHarness, site: Fix
     result = browser.run({"url": site.url("/light.html"), "screenshot": True})
     assert result.status == "ok"
     assert result.screenshot_url is None
+
+
+def test_socks5_upstream_with_credentials(browser: BrowserHarness, site: FixtureSite) -> None:
+    # Given a SOCKS5 proxy on loopback that wants a username and password
+    from tests.support.socks5_server import Socks5Server
+
+    socks = Socks5Server("user", PASSWORD)
+    try:
+        url = site.url("/light.html?via-socks")
+        good = browser.run(
+            {"url": url, "proxy": {"server": socks.url, "username": "user", "password": PASSWORD}}
+        )
+        # Then the egress proxy chains through it: the page and its beacon went via SOCKS
+        assert good.status == "ok", good.error
+        assert ("127.0.0.1", site.port) in socks.connects
+        bad = browser.run(
+            {"url": url, "proxy": {"server": socks.url, "username": "user", "password": "nope"}}
+        )
+        assert bad.status == "failed"
+        assert bad.error is not None and bad.error.type == "proxy_auth_failed", bad.error
+        assert PASSWORD not in good.model_dump_json() + bad.model_dump_json()
+    finally:
+        socks.close()
+
+
+def test_session_proxy_on_a_denied_address_is_refused(browser: BrowserHarness, site: FixtureSite) -> None:
+    result = browser.run({"url": site.url("/light.html"), "proxy": {"server": "http://127.0.0.2:3128"}})
+    assert result.status == "failed"
+    assert result.error is not None and result.error.type == "blocked_target"
+    assert "proxy" in result.error.message and "loopback" in result.error.message

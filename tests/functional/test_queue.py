@@ -270,6 +270,25 @@ def test_a_tenant_runs_no_more_than_its_limit(r: redis.Redis, settings: Settings
     assert next_one.tenant == "tenant-a"
 
 
+def test_while_another_tenant_waits_no_tenant_takes_every_slot(queue: JobQueue) -> None:
+    queue.heartbeat("w1", active=0, capacity=4)  # a fleet of 4 slots: a tenant may keep 3
+    queue.enqueue("tenant-a", job(6, "high"))
+    queue.enqueue("tenant-b", job(2, "low"))
+    # A's high-priority backlog goes first, but not into B's last slot while B waits
+    first = [lease.tenant for lease in queue.claim("w1", 4)]
+    assert first == ["tenant-a"] * 3 + ["tenant-b"]
+    [b_last] = queue.claim("w1", 1)  # A is at its share; B still waits: B runs
+    assert b_last.tenant == "tenant-b"
+    # with nobody else waiting, A may use every slot
+    assert [lease.tenant for lease in queue.claim("w1", 3)] == ["tenant-a"] * 3
+
+
+def test_a_tenant_alone_fills_the_fleet(queue: JobQueue) -> None:
+    queue.heartbeat("w1", active=0, capacity=4)
+    queue.enqueue("tenant-a", job(6, "high"))
+    assert len(queue.claim("w1", 4)) == 4
+
+
 def test_a_requeued_session_brings_its_tenant_back_into_turn(queue: JobQueue, settings: Settings) -> None:
     queue.enqueue("tenant-a", job(1))
     [lease] = queue.claim("w1")

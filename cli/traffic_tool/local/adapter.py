@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from traffic_tool.local.lambda_runtime import Handler, LocalContext, load_handler
+from traffic_tool.local.request_body import RequestBodyError, read_body
 from traffic_tool.local.template_routes import authorizer_cache_ttl, load_authorizer, load_routes
 
 # API Gateway's own payload limit; our handler enforces the smaller contract limit itself.
@@ -209,28 +210,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: LocalApiServer
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > API_GATEWAY_MAX_BODY:
-            status, headers, data = _gateway_error(
-                413, f"the request body ({length} bytes) exceeds API Gateway's 10 MB limit"
-            )
-            self.close_connection = True
-        elif (
-            self.command == "GET"
-            and self.server.metrics is not None
-            and urlsplit(self.path).path == METRICS_PATH
-        ):
-            self.rfile.read(length)
-            status, content_type, data = self.server.metrics()
-            headers = {"Content-Type": content_type}
+        try:
+            body = read_body(self.headers, self.rfile, API_GATEWAY_MAX_BODY)
+        except RequestBodyError as exc:
+            status, headers, data = _gateway_error(exc.status, str(exc))
+            self.close_connection = True  # the rest of the body was not read
         else:
-            body = self.rfile.read(length) if length else b""
-            lowered = {k.lower(): v for k, v in self.headers.items()}
-            try:
-                status, headers, data = self.server.api.invoke(self.command, self.path, lowered, body)
-            except Exception:  # a handler crash is a 502, as API Gateway would answer
-                self.server.log_exception()
-                status, headers, data = _gateway_error(502, "Internal server error")
+            status, headers, data = self._answer(body)
         self.send_response(status)
         for key, value in headers.items():
             if key.lower() not in ("content-length", "connection"):
@@ -238,6 +224,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _answer(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        if (
+            self.command == "GET"
+            and self.server.metrics is not None
+            and urlsplit(self.path).path == METRICS_PATH
+        ):
+            status, content_type, data = self.server.metrics()
+            headers = {"Content-Type": content_type}
+        else:
+            lowered = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                status, headers, data = self.server.api.invoke(self.command, self.path, lowered, body)
+            except Exception:  # a handler crash is a 502, as API Gateway would answer
+                self.server.log_exception()
+                status, headers, data = _gateway_error(502, "Internal server error")
+        return status, headers, data
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
 

@@ -13,6 +13,7 @@ MIN_TIMEOUT_S: Final = 1
 MAX_TIMEOUT_S: Final = 120
 DEFAULT_TIMEOUT_S: Final = 30
 MAX_BODY_BYTES: Final = 256 * 1024
+MAX_JSON_DEPTH: Final = 32  # a job nests 5 levels; a parser recurses once per level
 MAX_LABELS: Final = 20
 MAX_LABEL_LENGTH: Final = 128
 MAX_SELECTOR_LENGTH: Final = 512
@@ -25,6 +26,9 @@ DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
 MAX_MAX_BYTES: Final = 100 * 1024 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH: Final = 255
 IDEMPOTENCY_TTL_S: Final = 24 * 3600
+# While another tenant waits, no tenant gets more than this share of the live fleet's slots (and never
+# all of them): with 4 slots a tenant keeps 3, with 40 it keeps 30, and a waiting tenant gets the rest.
+DEFAULT_TENANT_MAX_SHARE: Final = 0.75
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 20
 # What a session should cost (the seed's resource guards), and where the bandwidth alarm fires.

@@ -192,7 +192,7 @@ class JobQueue:
                 keys=list(keys.ROTAS),
                 args=[
                     keys.PREFIX, keys.GROUP, consumer, count, repr(time.time()),
-                    self.settings.tenant_max_running, *PRIORITY_ORDER,
+                    self.settings.tenant_max_running, self.settings.tenant_max_share, *PRIORITY_ORDER,
                 ],
             )  # fmt: skip
         leases = []

@@ -11,6 +11,7 @@ from functools import cached_property
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobcore import limits
 from jobcore.allow_rules import AllowRule, IPAddress, parse_allow_rules
 from jobcore.constants import ENV_PREFIX
 from jobcore.resolver import parse_dns_servers
@@ -68,6 +69,13 @@ class Settings(BaseSettings):
     tenant_quota: int = Field(default=20_000, ge=1, description="queued sessions per tenant before 429")
     tenant_max_running: int = Field(
         default=0, ge=0, description="sessions one tenant may run at once across the fleet (0: no limit)"
+    )
+    tenant_max_share: float = Field(
+        default=limits.DEFAULT_TENANT_MAX_SHARE,
+        gt=0.5,
+        le=1.0,
+        description="while another tenant waits, a tenant running this share of the live fleet's slots "
+        "(and never all of them) gets no more; alone it may use every slot (1: off)",
     )
     retry_after_s: int = Field(default=10, ge=1)
 

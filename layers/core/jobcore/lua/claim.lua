@@ -1,11 +1,15 @@
 -- KEYS: the priorities' rotas (lists of tenants with sessions waiting), highest priority first
--- ARGV: prefix, group, consumer, count, now, tenant_max_running (0: no limit), priority names (same order)
+-- ARGV: prefix, group, consumer, count, now, tenant_max_running (0: no limit), tenant_max_share,
+--       priority names (same order)
 -- Within a priority, the waiting tenant running the fewest sessions goes next, ties in turn order,
--- so a tenant's 5,000 sessions do not delay another tenant's 20. Higher priorities first.
+-- so a tenant's 5,000 sessions do not delay another tenant's 20. Higher priorities first; but while
+-- another tenant waits (at any priority), a tenant running tenant_max_share of the live fleet's slots
+-- (and never all of them) gets no more, so one tenant's high-priority backlog cannot take every slot.
 -- Returns a flat list, 10 fields per claimed session:
 --   entry_id, priority, job_id, idx, tenant, attempt, enqueued_ms, spec_json, secret_json, stream
 local prefix, group, consumer, want, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local limit = tonumber(ARGV[6])
+local share = tonumber(ARGV[7])
 local stats, tq, tr = prefix .. 'stats', prefix .. 'tenant-queued', prefix .. 'tenant-running'
 local out = {}
 local got = 0
@@ -51,29 +55,78 @@ local function claim_some(stream, priority, tenant, count)
   return claimed, #entries < count, #entries > 0
 end
 
-for s = 1, #KEYS do
-  local rota, priority = KEYS[s], ARGV[6 + s]
-  while got < want do
-    local tenants = redis.call('LRANGE', rota, 0, -1)
-    if #tenants == 0 then break end
-    -- The tenant running the fewest sessions goes next (rota order breaks ties), so a tenant that
-    -- arrives behind another's thousands gets the next free slots until both run as many.
-    local pick, fewest = nil, nil
-    for _, tenant in ipairs(tenants) do
-      local running = num(redis.call('HGET', tr, tenant))
-      if (limit == 0 or running < limit) and (fewest == nil or running < fewest) then
-        pick, fewest = tenant, running
+-- The live fleet's slots, from the workers' heartbeats.
+local function fleet_slots()
+  local total = 0
+  for _, text in ipairs(redis.call('HVALS', prefix .. 'workers')) do
+    local ok, beat = pcall(cjson.decode, text)
+    if ok and type(beat) == 'table' and num(beat['expires']) > tonumber(now) then
+      total = total + num(beat['capacity'])
+    end
+  end
+  return total
+end
+
+local slots = (share < 1) and fleet_slots() or 0
+-- ceil(share x slots) and at most slots - 1: two tenants at it still fill the fleet between them
+local soft = (slots > 1) and math.max(1, math.min(math.ceil(share * slots), slots - 1)) or 0
+
+-- The tenants waiting at any priority that may run one more (under the hard limit).
+local function eligible_waiting()
+  local seen, count, first = {}, 0, nil
+  for _, key in ipairs(KEYS) do
+    for _, tenant in ipairs(redis.call('LRANGE', key, 0, -1)) do
+      if not seen[tenant] and (limit == 0 or num(redis.call('HGET', tr, tenant)) < limit) then
+        seen[tenant], count, first = true, count + 1, first or tenant
       end
     end
-    if pick == nil then break end  -- every waiting tenant is at its limit
-    -- alone in the rota, a tenant may take the whole claim in one read
-    local room = (#tenants == 1) and (want - got) or 1
-    if limit > 0 then room = math.min(room, limit - fewest) end
-    local claimed, drained = claim_some(prefix .. 'q:' .. priority .. ':' .. pick, priority, pick, room)
-    got = got + claimed
-    redis.call('LREM', rota, 1, pick)
-    if not drained then redis.call('RPUSH', rota, pick) end  -- to the back of the turn order
   end
-  if got >= want then break end
+  return count, first
+end
+
+-- A tenant's limit now: the hard one, and the soft one while any other tenant waits.
+local function cap_for(tenant, waiting, first_waiting)
+  local others = waiting > 1 or (waiting == 1 and first_waiting ~= tenant)
+  if soft == 0 or not others then return limit end
+  return (limit == 0) and soft or math.min(limit, soft)
+end
+
+-- A tenant that turns out to have nothing left leaves its rota, and may have been the "other tenant
+-- waiting" that held a higher priority's tenant at its share: then the priorities are read again.
+local left = true
+while left and got < want do
+  left = false
+  for s = 1, #KEYS do
+    local rota, priority = KEYS[s], ARGV[7 + s]
+    while got < want do
+      local tenants = redis.call('LRANGE', rota, 0, -1)
+      if #tenants == 0 then break end
+      local waiting, first_waiting = 0, nil
+      if soft > 0 then waiting, first_waiting = eligible_waiting() end
+      -- The tenant running the fewest sessions goes next (rota order breaks ties), so a tenant that
+      -- arrives behind another's thousands gets the next free slots until both run as many.
+      local pick, fewest, pick_cap = nil, nil, 0
+      for _, tenant in ipairs(tenants) do
+        local running = num(redis.call('HGET', tr, tenant))
+        local cap = cap_for(tenant, waiting, first_waiting)
+        if (cap == 0 or running < cap) and (fewest == nil or running < fewest) then
+          pick, fewest, pick_cap = tenant, running, cap
+        end
+      end
+      if pick == nil then break end  -- every waiting tenant is at its limit
+      -- alone in the rota, a tenant may take the whole claim in one read
+      local room = (#tenants == 1) and (want - got) or 1
+      if pick_cap > 0 then room = math.min(room, pick_cap - fewest) end
+      local claimed, drained = claim_some(prefix .. 'q:' .. priority .. ':' .. pick, priority, pick, room)
+      got = got + claimed
+      redis.call('LREM', rota, 1, pick)
+      if drained then
+        left = true
+      else
+        redis.call('RPUSH', rota, pick)  -- to the back of the turn order
+      end
+    end
+    if got >= want then break end
+  end
 end
 return out
