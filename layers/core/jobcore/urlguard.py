@@ -155,7 +155,7 @@ def url_host(url: str) -> str:
 def normalize_host(host: str, where: str = "") -> str:
     """The host as a browser puts it on the wire: canonical IP text, or the UTS-46 ASCII name.
 
-    As in the WHATWG host parser, a name is mapped (UTS-46) before it is read as IPv4, so `０x7f.1`
+    As in the WHATWG host parser, a name is mapped (UTS-46) before it is read as IPv4, so `\uff10x7f.1`
     (fullwidth) is 127.0.0.1 too."""
     where = where or host
     if "%" in host:
