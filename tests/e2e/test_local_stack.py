@@ -110,5 +110,5 @@ def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> Non
     decisions = re.findall(r"ScalerFunction: \{.*\}", log)
     assert any("'desired': 4" in d for d in decisions), log
     assert any("'reason': 'idle'" in d and "'desired': 1" in d for d in decisions), log
-    assert "stopped: workers, API, moto and redis-server" in log
+    assert "stopped: workers, API, moto, redis-server and the sample site" in log
     assert leftovers(before) == set()
