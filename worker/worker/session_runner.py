@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType
 from jobcore.masking import mask_text, mask_url
-from jobcore.models import ErrorInfo, SessionResult, SessionSpec, Timings
+from jobcore.models import ErrorInfo, SessionResult, SessionSpec, Timings, TlsInfo
 from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
 from worker import steps
@@ -27,6 +27,7 @@ from worker.egress import EgressGuard, Verdict
 from worker.error_mapping import classify, from_type
 from worker.guards import SessionGuards
 from worker.screenshots import ScreenshotStore
+from worker.tls_verdict import check_tls, tls_of
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class _State:
     final_url: str | None = None
     timings: Timings = field(default_factory=Timings)
     screenshot_url: str | None = None
+    tls: TlsInfo | None = None
     main_page: Page | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -199,7 +201,7 @@ class SessionRunner:
                 return guards.stop_error
             return classify(exc, during="navigation", secrets=state.secrets)
         await self._observe(page, response, state)
-        error = self._check_status(response, state)
+        error = self._check_status(response, state) or check_tls(spec.expect.tls, state.tls)
         if error is not None:
             return error
         for number, step in enumerate(spec.steps, start=1):
@@ -216,6 +218,7 @@ class SessionRunner:
     async def _observe(self, page: Page, response: Response | None, state: _State) -> None:
         state.http_status = response.status if response is not None else None
         state.final_url = _safe_url(page, state)
+        state.tls = await tls_of(response)
         values = await page.evaluate(_TIMINGS_JS)
         if values:
             state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values
@@ -302,6 +305,7 @@ class SessionRunner:
             console_errors=list(state.console_errors),
             screenshot_url=state.screenshot_url,
             attempts=task.attempt,
+            tls=state.tls,
         )
 
 
