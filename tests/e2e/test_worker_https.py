@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -78,6 +79,7 @@ def test_tls12_only_site_is_ok_over_tls12(trusting: BrowserHarness, tls: TlsSite
         ("not_yet_valid", "ERR_CERT_DATE_INVALID", "has expired or is not yet valid"),
         ("wrong_name", "ERR_CERT_COMMON_NAME_INVALID", "does not match the host"),
         ("other_ca", "ERR_CERT_AUTHORITY_INVALID", "not trusted"),
+        ("tls10", "ERR_SSL_VERSION_OR_CIPHER_MISMATCH", "weak or old TLS protocol"),
     ],
 )
 def test_bad_certificate_is_tls_error_in_words(
@@ -207,3 +209,15 @@ def test_wss_to_denied_address_is_refused_before_connecting(trusting: BrowserHar
     assert result.status == "ok", result.error
     assert result.blocked_requests == 1
     assert len(tls.canary.hits) == before
+
+
+def test_browsers_run_in_a_home_of_their_own(trusting: BrowserHarness) -> None:
+    assert trusting.pool is not None and trusting.pool.home is not None
+    home = trusting.pool.home.path
+    assert home != Path.home()
+    assert (home / ".pki" / "nssdb" / "cert9.db").is_file()
+    pids = [b.pid for b in trusting.pool.browsers if b.pid is not None]
+    assert pids
+    for pid in pids:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert f"HOME={home}".encode() in environ

@@ -3,8 +3,9 @@
 `TestPki` holds the tests' CA (the one the worker is told to trust through
 TRAFFIC_TOOL_EXTRA_CA_FILE) and another CA nobody trusts. `TlsSite` is the
 fixture site (the same pages and routes) behind TLS with one leaf certificate:
-valid, expired, not yet valid, for another name, from the other CA, or limited
-to TLS 1.2. Nothing is written but the CA's PEM file, in a temporary folder.
+valid, expired, not yet valid, for another name, from the other CA, limited to
+TLS 1.2, or to TLS 1.0 (which browsers refuse). Nothing is written but the CA's
+PEM file, in a temporary folder.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import tempfile
+import warnings
 from pathlib import Path
 
 import trustme
@@ -94,6 +96,11 @@ class TlsSite(FixtureSite):
         leaf.configure_cert(context)
         if max_tls == "1.2":
             context.maximum_version = ssl.TLSVersion.TLSv1_2
+        elif max_tls == "1.0":  # what browsers refuse as obsolete: OpenSSL serves it only at level 0
+            context.set_ciphers("DEFAULT:@SECLEVEL=0")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1
         self.server.socket = context.wrap_socket(
             self.server.socket, server_side=True, do_handshake_on_connect=False
         )
@@ -113,10 +120,11 @@ class TlsSites:
         self.wrong_name = TlsSite(pki.leaf("other.test", common_name="other.test"))
         self.other_ca = TlsSite(pki.leaf(ip, other_ca=True))
         self.tls12 = TlsSite(pki.leaf(ip), max_tls="1.2")
+        self.tls10 = TlsSite(pki.leaf(ip), max_tls="1.0")
         # 127.0.0.2 is denied by the tests' policy: any request this one records is a guard leak.
         self.canary = TlsSite(pki.leaf("127.0.0.2"), host="127.0.0.2")
         self.all = (self.valid, self.expired, self.not_yet_valid, self.wrong_name, self.other_ca,
-                    self.tls12, self.canary)  # fmt: skip
+                    self.tls12, self.tls10, self.canary)  # fmt: skip
         for site in self.all:
             site.start()
 

@@ -159,3 +159,18 @@ def test_results_table_shows_days_left_of_https_sessions() -> None:
     column = [c.strip() for c in header.split("┃")].index("cert")
     assert cells["0"][column] == "29d"
     assert cells["1"][column] == "-"
+
+
+def test_emf_counts_tls_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from jobcore.models import ErrorInfo, SessionResult
+    from worker.session_metrics import SessionMetrics
+
+    metrics = SessionMetrics()
+    error = ErrorInfo(type=ErrorType.TLS_ERROR, message="the target's certificate has expired")
+    metrics.ended(SessionResult(index=0, url="https://example.test/", status="failed", error=error))
+    metrics.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    by_type = [line for line in lines if line.get("ErrorType") == "tls_error"]
+    assert by_type and by_type[0]["SessionsFailed"] in (1, [1])
