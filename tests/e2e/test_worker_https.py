@@ -19,7 +19,9 @@ from jobcore.models import AnalyticsHit
 from tests.support.auth_proxy import auth_proxy
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
+from tests.support.redis_server import free_port
 from tests.support.tls_sites import LEAF_DAYS, TestPki, TlsSites
+from tests.support.worker_process import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -221,3 +223,16 @@ def test_browsers_run_in_a_home_of_their_own(trusting: BrowserHarness) -> None:
     for pid in pids:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert f"HOME={home}".encode() in environ
+
+
+def test_a_worker_given_a_bad_ca_file_does_not_start(tmp_path: Path) -> None:
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    worker = WorkerProcess(f"redis://127.0.0.1:{free_port()}/0", tmp_path / "worker.log",
+                           extra_ca_file=str(bad), redis_socket_timeout_s=0.5)  # fmt: skip
+    try:
+        assert worker.proc.wait(30) == 1
+    finally:
+        worker.stop()
+    assert "TRAFFIC_TOOL_EXTRA_CA_FILE holds no PEM certificate" in worker.log()
+    assert "serving" not in worker.log()
