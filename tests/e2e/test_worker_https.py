@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from jobcore.models import AnalyticsHit
+from jobcore.models import AnalyticsHit, SessionResult
 from tests.support.auth_proxy import auth_proxy
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
@@ -160,13 +160,17 @@ def test_subresource_over_https(trusting: BrowserHarness, site: FixtureSite, tls
     assert tls.other_ca.requests_to("/gen/app.js") == 0
 
 
+def _socket_session(harness: BrowserHarness, tls: TlsSites, target: str, ends: str) -> SessionResult:
+    """The HTTPS page ws.html opening a WebSocket to `target`; ok once its state matches `ends`."""
+    return harness.run(
+        {"url": tls.valid.url(f"/ws.html?ws={target}"), "timeout_s": 5,
+         "expect": {"selector": f"#state:text-matches('{ends}')"}}
+    )  # fmt: skip
+
+
 def test_wss_websocket_to_allowed_host_is_connected(trusting: BrowserHarness, tls: TlsSites) -> None:
     before = tls.valid.requests_to("/ws-allowed")
-    target = f"wss://127.0.0.1:{tls.valid.port}/ws-allowed"
-    result = trusting.run(
-        {"url": tls.valid.url(f"/ws.html?ws={target}"), "timeout_s": 5,
-         "expect": {"selector": "#state:text-matches('closed|open')"}}
-    )  # fmt: skip
+    result = _socket_session(trusting, tls, f"wss://127.0.0.1:{tls.valid.port}/ws-allowed", "closed|open")
     assert result.status == "ok", result.error
     assert result.blocked_requests == 0
     assert tls.valid.requests_to("/ws-allowed") == before + 1  # the handshake reached the server over TLS
@@ -203,11 +207,7 @@ def test_https_redirect_to_denied_address_reaches_no_canary(
 
 def test_wss_to_denied_address_is_refused_before_connecting(trusting: BrowserHarness, tls: TlsSites) -> None:
     before = len(tls.canary.hits)
-    target = f"wss://127.0.0.2:{tls.canary.port}/ws-probe"
-    result = trusting.run(
-        {"url": tls.valid.url(f"/ws.html?ws={target}"), "timeout_s": 5,
-         "expect": {"selector": "#state:text('closed 1008')"}}
-    )  # fmt: skip
+    result = _socket_session(trusting, tls, f"wss://127.0.0.2:{tls.canary.port}/ws-probe", "closed 1008")
     assert result.status == "ok", result.error
     assert result.blocked_requests == 1
     assert len(tls.canary.hits) == before
