@@ -221,7 +221,7 @@ class TlsInfo(BaseModel):
     subject: str | None = None
     valid_from: datetime
     valid_to: datetime
-    days_left: int  # whole days from the session's end to valid_to; negative once expired
+    days_left: int  # whole days from the page load to valid_to; negative once expired
 
 
 class SessionResult(BaseModel):
