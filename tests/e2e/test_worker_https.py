@@ -9,17 +9,20 @@ guard holds behind HTTPS redirects and `wss` sockets (the canary on 127.0.0.2 co
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from jobcore.models import AnalyticsHit, SessionResult
+from jobcore.models import AnalyticsHit, JobRequest, SessionResult, SessionSpec
+from jobcore.queue import JobQueue
+from jobcore.store import JobStore
 from tests.support.auth_proxy import auth_proxy
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
-from tests.support.redis_server import free_port
+from tests.support.redis_server import RedisServer, free_port
 from tests.support.tls_sites import LEAF_DAYS, TestPki, TlsSites
 from tests.support.worker_process import WorkerProcess
 
@@ -236,3 +239,29 @@ def test_a_worker_given_a_bad_ca_file_does_not_start(tmp_path: Path) -> None:
         worker.stop()
     assert "TRAFFIC_TOOL_EXTRA_CA_FILE holds no PEM certificate" in worker.log()
     assert "serving" not in worker.log()
+
+
+def test_a_worker_process_trusts_the_ca_file_of_its_environment(
+    redis_server: RedisServer, queue: JobQueue, store: JobStore, pki: TestPki, tls: TlsSites, tmp_path: Path
+) -> None:
+    """The whole path: TRAFFIC_TOOL_EXTRA_CA_FILE → the worker's NSS database → a result through Redis."""
+    worker = WorkerProcess(redis_server.url, tmp_path / "worker.log", extra_ca_file=str(pki.ca_file))
+    try:
+        worker.wait_log("serving")
+        specs = [
+            SessionSpec(url=tls.valid.url("/light.html")),
+            SessionSpec(url=tls.other_ca.url("/light.html")),
+        ]
+        job = queue.enqueue("acme", JobRequest(sessions=specs))
+        deadline = time.monotonic() + 60
+        view = store.get("acme", job)
+        while view.status != "completed" and time.monotonic() < deadline:
+            time.sleep(0.1)
+            view = store.get("acme", job)
+    finally:
+        worker.stop()
+    trusted, other = view.sessions
+    assert trusted.status == "ok", trusted.error
+    assert trusted.tls is not None and trusted.tls.days_left in (LEAF_DAYS - 1, LEAF_DAYS)
+    assert other.error is not None and other.error.type == "tls_error"
+    assert "browsers trust 1 extra CA certificate" in worker.log()
