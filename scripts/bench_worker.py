@@ -5,8 +5,10 @@ claims sessions from a real redis-server; the figures are those of the whole
 worker process tree (Python, Playwright's driver, Chromium and its renderers):
 
 - light page: sessions/min and CPU-seconds per session, whole machine (fresh context per session,
-  analytics detection on, every request through the worker's egress proxy), and where the CPU went
-  (renderers, browser, Playwright's driver, the worker's Python with its egress proxy, the rest);
+  analytics detection on); then the same page over HTTPS (a leaf of a CA made at start, trusted through
+  TRAFFIC_TOOL_EXTRA_CA_FILE): the TLS handshake's cost per session, both sides of it on this machine;
+- where the light page's CPU went: renderers, browser, Playwright's driver, the worker's Python with its
+  egress proxy (every request goes through it), the rest;
 - the floor: the same light page through a bare Playwright pool in the same run, and the worker's
   throughput as a ratio of it (target >= 0.85, and >= 500 light sessions/min);
 - heavy page: KB per session with the default guards, and whether the beacon was still detected;
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -38,6 +41,7 @@ from jobcore.queue import JobQueue  # noqa: E402
 from jobcore.redis_conn import connect  # noqa: E402
 from jobcore.settings import Settings  # noqa: E402
 from jobcore.store import JobStore  # noqa: E402
+from tests.support.tls_sites import TestPki, TlsSite  # noqa: E402
 from tests.support.worker_process import WorkerProcess, chrome_owned_by  # noqa: E402
 from traffic_tool.local.redis_process import RedisServer  # noqa: E402
 from traffic_tool.local.sample_site import FixtureSite  # noqa: E402
@@ -160,9 +164,46 @@ def wait_done(store: JobStore, jobs: list[str], on_tick: object = None) -> list[
     raise SystemExit("benchmark did not finish in time")
 
 
+@dataclass
+class LightRun:
+    sessions: int
+    elapsed: float
+    busy: float  # machine CPU-seconds
+    cpu: float  # the worker process tree's CPU-seconds
+    ok: int
+    detected: int
+    errors: Counter[str]
+    protocols: Counter[str]
+    roles: dict[str, float]  # CPU-seconds by process role
+
+    @property
+    def per_min(self) -> float:
+        return self.sessions / self.elapsed * 60
+
+    @property
+    def cpu_per_session(self) -> float:
+        return self.busy / self.sessions
+
+
+def light_run(queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str, sessions: int) -> LightRun:
+    wait_done(store, submit(queue, [{"url": url, "expect": {"analytics": True}}] * 20))  # warm up
+    roles0 = cpu_by_role(worker.pid)
+    cpu0, busy0, t0 = tree_cpu(worker.pid), machine_busy_s(), time.monotonic()
+    views = wait_done(store, submit(queue, [{"url": url, "expect": {"analytics": True}}] * sessions))
+    elapsed, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
+    roles = {role: v - roles0.get(role, 0.0) for role, v in cpu_by_role(worker.pid).items()}
+    ended = [s for v in views for s in v.sessions]
+    errors = Counter(f"{s.error.type}: {s.error.message[:80]}" for s in ended if s.error)
+    protocols = Counter(s.tls.protocol if s.tls else "plain HTTP" for s in ended)
+    return LightRun(sessions, elapsed, machine_busy_s() - busy0, cpu, sum(v.progress.ok for v in views),
+                    sum(1 for s in ended if s.analytics), errors, protocols, roles)  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> None:
     redis_server = RedisServer().start()
     site = FixtureSite().start()
+    pki = TestPki()
+    tls_site = TlsSite(pki.leaf("127.0.0.1")).start()
     settings = Settings(redis_url=redis_server.url)
     client = connect(settings)
     queue, store = JobQueue(client, settings), JobStore(client)
@@ -170,36 +211,32 @@ def run(args: argparse.Namespace) -> None:
     try:
         # ---- light page: throughput and CPU -------------------------------------------------
         worker = WorkerProcess(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
-                               browsers_per_worker=args.browsers, lease_s=30)  # fmt: skip
+                               browsers_per_worker=args.browsers, lease_s=30,
+                               extra_ca_file=str(pki.ca_file))  # fmt: skip
         worker.wait_log("serving")
-        warm = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * 20)
-        wait_done(store, warm)
-        roles0 = cpu_by_role(worker.pid)
-        cpu0, busy0, t0 = tree_cpu(worker.pid), machine_busy_s(), time.monotonic()
-        jobs = submit(queue, [{"url": site.url("/light.html"), "expect": {"analytics": True}}] * args.light)
-        views = wait_done(store, jobs)
-        elapsed, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
-        busy = machine_busy_s() - busy0
-        roles = {role: v - roles0.get(role, 0.0) for role, v in cpu_by_role(worker.pid).items()}
-        worker_rate = args.light / elapsed * 60
-        ok = sum(v.progress.ok for v in views)
-        detected = sum(1 for v in views for s in v.sessions if s.analytics)
-        errors = Counter(
-            f"{s.error.type}: {s.error.message[:80]}" for v in views for s in v.sessions if s.error
-        )
+        light = light_run(queue, store, worker, site.url("/light.html"), args.light)
         print(
             f"light page: {args.light} sessions ({args.sessions} concurrent, {args.browsers} browsers) "
-            f"in {elapsed:.1f} s -> {args.light / elapsed * 60:.0f} sessions/min; "
-            f"{busy / args.light:.3f} CPU-s/session, whole machine ({busy / elapsed:.2f} of "
+            f"in {light.elapsed:.1f} s -> {light.per_min:.0f} sessions/min; "
+            f"{light.cpu_per_session:.3f} CPU-s/session, whole machine ({light.busy / light.elapsed:.2f} of "
             f"{psutil.cpu_count()} CPUs busy; target <= 0.24); worker process tree "
-            f"{cpu / args.light:.3f}; "
-            f"ok={ok} analytics_detected={detected}" + (f"; failures {dict(errors)}" if errors else "")
+            f"{light.cpu / args.light:.3f}; ok={light.ok} analytics_detected={light.detected}"
+            + (f"; failures {dict(light.errors)}" if light.errors else "")
         )
-        accounted = sum(max(0.0, v) for v in roles.values())
-        ranked = sorted(roles.items(), key=lambda kv: -kv[1])
+        accounted = sum(max(0.0, v) for v in light.roles.values())
+        ranked = sorted(light.roles.items(), key=lambda kv: -kv[1])
         split = ", ".join(f"{role} {max(0.0, v) / args.light:.3f}" for role, v in ranked)
         print(f"  CPU-s/session by process: {split}; not attributed (exited unreaped) "
-              f"{max(0.0, busy - accounted) / args.light:.3f}")  # fmt: skip
+              f"{max(0.0, light.busy - accounted) / args.light:.3f}")  # fmt: skip
+        if args.https:
+            tls = light_run(queue, store, worker, tls_site.url("/light.html"), args.https)
+            print(
+                f"  over HTTPS ({dict(tls.protocols)}, a fresh context per session): {args.https} sessions "
+                f"in {tls.elapsed:.1f} s -> {tls.per_min:.0f} sessions/min; {tls.cpu_per_session:.3f} "
+                f"CPU-s/session, whole machine ({tls.cpu_per_session - light.cpu_per_session:+.3f} beside "
+                f"HTTP: the handshake's cost, client and server); ok={tls.ok} analytics_detected="
+                f"{tls.detected}" + (f"; failures {dict(tls.errors)}" if tls.errors else "")
+            )
 
         # ---- the floor: the same page through Playwright alone ----------------------------------
         if args.floor:
@@ -212,12 +249,12 @@ def run(args: argparse.Namespace) -> None:
                 f"{elapsed:.1f} s -> {bare_rate:.0f} sessions/min; "
                 f"{busy / args.floor:.3f} CPU-s/session, whole machine"
             )
-            ratio = worker_rate / bare_rate
+            ratio = light.per_min / bare_rate
             met_ratio = "met" if ratio >= 0.85 else "NOT met"
-            met_rate = "met" if worker_rate >= 500 else "NOT met"
+            met_rate = "met" if light.per_min >= 500 else "NOT met"
             print(
                 f"  worker / bare pool: {ratio:.2f} (target >= 0.85: {met_ratio}); "
-                f"{worker_rate:.0f} light sessions/min (target >= 500: {met_rate})"
+                f"{light.per_min:.0f} light sessions/min (target >= 500: {met_rate})"
             )
 
         # ---- heavy page: bytes with default guards --------------------------------------------
@@ -253,6 +290,8 @@ def run(args: argparse.Namespace) -> None:
         worker.stop()
     finally:
         site.stop()
+        tls_site.stop()
+        pki.close()
         client.close()
         redis_server.cleanup()
 
@@ -261,12 +300,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--light", type=int, default=600, help="light sessions to time (≤ 5000)")
     parser.add_argument("--floor", type=int, default=300, help="sessions through bare Playwright (0: skip)")
+    parser.add_argument("--https", type=int, default=300, help="light sessions over HTTPS (0: skip)")
     parser.add_argument("--heavy", type=int, default=30)
     parser.add_argument("--memory", type=int, default=48)
     parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions for the light run")
     parser.add_argument("--browsers", type=int, default=2)
     args = parser.parse_args()
-    args.light = min(args.light, 5000)
+    args.light, args.https = min(args.light, 5000), min(args.https, 5000)
     run(args)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the system and its tests need: the same browser packages the worker image ships.
 set -euo pipefail
-packages=(redis-server chromium chromium-headless-shell xvfb fonts-noto fonts-noto-cjk iproute2 util-linux procps)
+packages=(redis-server chromium chromium-headless-shell libnss3-tools xvfb fonts-noto fonts-noto-cjk iproute2 util-linux procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,6 +14,7 @@ from jobcore.constants import JobStatus
 from jobcore.models import JobView, SessionResult
 
 ENDED = (JobStatus.COMPLETED, JobStatus.CANCELLED)
+CERT_WARN_DAYS = 21  # days left shown red below this: three weeks to renew
 
 
 def _analytics(session: SessionResult) -> str:
@@ -43,6 +44,7 @@ def results_table(view: JobView) -> Table:
     for name in ("HTTP", "ms", "KB"):
         table.add_column(name, justify="right")
     table.add_column("analytics")
+    table.add_column("cert", justify="right")  # days the HTTPS certificate has left
     table.add_column("error", overflow="fold")
     colours = {"ok": "green", "failed": "red", "cancelled": "yellow"}
     for s in view.sessions:
@@ -54,9 +56,18 @@ def results_table(view: JobView) -> Table:
             str(s.timings_ms.total if s.timings_ms.total is not None else "-"),
             f"{s.bytes_in / 1024:.1f}",
             _analytics(s),
+            _cert(s),
             s.error.type if s.error else "",
         )
     return table
+
+
+def _cert(session: SessionResult) -> str:
+    if session.tls is None:
+        return "-"
+    days = session.tls.days_left
+    colour = "red" if days < CERT_WARN_DAYS else "green"
+    return f"[{colour}]{days}d[/]"
 
 
 def error_notes(view: JobView) -> list[str]:

@@ -20,7 +20,7 @@ import psutil
 from playwright.async_api import Browser, Playwright
 
 from jobcore.settings import Settings
-from worker import reaper
+from worker import reaper, trust_store
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,14 @@ class BrowserPool:
         self._closing = False
         self.user_agent: str | None = None
         self.launched = 0
+        self.home: trust_store.BrowserHome | None = None
 
     @property
     def executable(self) -> str:
         return self.settings.chromium_headful_path if self.settings.headful else self.settings.chromium_path
 
     async def start(self) -> None:
+        self.home = await asyncio.to_thread(trust_store.make_browser_home, self.settings)
         for _ in range(self.settings.browsers_per_worker):
             await self._launch()  # one at a time: staggered, so launches do not fight for the CPU
 
@@ -107,6 +109,7 @@ class BrowserPool:
             env: dict[str, str | float | bool] = {
                 **(self.env or os.environ),
                 reaper.OWNER_ENV: str(os.getpid()),
+                **(self.home.env() if self.home is not None else {}),
             }
             browser = await self.pw.chromium.launch(
                 executable_path=self.executable,
@@ -226,6 +229,8 @@ class BrowserPool:
         self._closing = True
         browsers, self.browsers = self.browsers, []
         await asyncio.gather(*(self._close(b) for b in browsers))
+        if self.home is not None:
+            self.home.remove()
 
 
 def _chrome_children() -> set[int]:

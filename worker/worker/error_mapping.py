@@ -32,13 +32,48 @@ NET_ERRORS: Final[dict[str, tuple[ErrorType, str]]] = {
         ErrorType.CONNECTION_ERROR,
         "the target closed the connection without sending data",
     ),
-    "ERR_SSL_PROTOCOL_ERROR": (ErrorType.CONNECTION_ERROR, "the TLS handshake with the target failed"),
-    "ERR_CERT_AUTHORITY_INVALID": (ErrorType.CONNECTION_ERROR, "the target's TLS certificate is not trusted"),
-    "ERR_CERT_COMMON_NAME_INVALID": (
-        ErrorType.CONNECTION_ERROR,
-        "the target's TLS certificate is for another name",
+    # TLS: the certificate or the handshake. Codes not named here but spelled ERR_CERT_* or ERR_SSL_*
+    # are tls_error too (TLS_FALLBACK below).
+    "ERR_CERT_DATE_INVALID": (
+        ErrorType.TLS_ERROR,
+        "the target's certificate has expired or is not yet valid",
     ),
-    "ERR_CERT_DATE_INVALID": (ErrorType.CONNECTION_ERROR, "the target's TLS certificate has expired"),
+    "ERR_CERT_COMMON_NAME_INVALID": (ErrorType.TLS_ERROR, "the target's certificate does not match the host"),
+    "ERR_CERT_AUTHORITY_INVALID": (
+        ErrorType.TLS_ERROR,
+        "the target's certificate is not trusted (issued by an unknown authority)",
+    ),
+    "ERR_CERT_REVOKED": (ErrorType.TLS_ERROR, "the target's certificate has been revoked"),
+    "ERR_CERT_WEAK_SIGNATURE_ALGORITHM": (
+        ErrorType.TLS_ERROR,
+        "the target's certificate is signed with a weak algorithm",
+    ),
+    "ERR_CERT_WEAK_KEY": (ErrorType.TLS_ERROR, "the target's certificate has a weak key"),
+    "ERR_CERT_INVALID": (ErrorType.TLS_ERROR, "the target's certificate is invalid"),
+    "ERR_CERT_CONTAINS_ERRORS": (ErrorType.TLS_ERROR, "the target's certificate is malformed"),
+    "ERR_CERT_NAME_CONSTRAINT_VIOLATION": (
+        ErrorType.TLS_ERROR,
+        "the target's certificate names a host its authority may not certify",
+    ),
+    "ERR_CERT_VALIDITY_TOO_LONG": (ErrorType.TLS_ERROR, "the target's certificate is valid for too long"),
+    "ERR_CERTIFICATE_TRANSPARENCY_REQUIRED": (
+        ErrorType.TLS_ERROR,
+        "the target's certificate is not logged in Certificate Transparency",
+    ),
+    "ERR_SSL_VERSION_OR_CIPHER_MISMATCH": (
+        ErrorType.TLS_ERROR,
+        "the target offers only a weak or old TLS protocol or cipher",
+    ),
+    "ERR_SSL_OBSOLETE_VERSION_OR_CIPHER": (
+        ErrorType.TLS_ERROR,
+        "the target offers only a weak or old TLS protocol or cipher",
+    ),
+    "ERR_SSL_PROTOCOL_ERROR": (ErrorType.TLS_ERROR, "the TLS handshake with the target failed"),
+    "ERR_SSL_CLIENT_AUTH_CERT_NEEDED": (
+        ErrorType.TLS_ERROR,
+        "the target asks for a client certificate, which sessions do not have",
+    ),
+    "ERR_SSL_UNRECOGNIZED_NAME_ALERT": (ErrorType.TLS_ERROR, "the target does not serve this host name"),
     "ERR_TIMED_OUT": (ErrorType.NAVIGATION_TIMEOUT, "the network request timed out"),
     "ERR_PROXY_CONNECTION_FAILED": (ErrorType.PROXY_ERROR, "the proxy could not be reached"),
     "ERR_TUNNEL_CONNECTION_FAILED": (
@@ -70,6 +105,9 @@ NET_ERRORS: Final[dict[str, tuple[ErrorType, str]]] = {
     ),
 }
 
+TLS_FALLBACK: Final = (ErrorType.TLS_ERROR, "the target's certificate or TLS handshake was refused")
+_TLS_PREFIXES = ("ERR_CERT_", "ERR_SSL_", "ERR_CERTIFICATE_")
+
 _CRASH_MARKERS = ("Target crashed", "Page crashed", "Target page, context or browser has been closed",
                   "Browser closed", "browser has been closed", "Connection closed")  # fmt: skip
 _MAX_DETAIL = 300
@@ -89,7 +127,12 @@ def classify(
     detail = mask_text(first_line, secrets or [])[:_MAX_DETAIL]
     code = net_error_code(text)
     if code is not None:
-        error_type, words = NET_ERRORS.get(code, (ErrorType.CONNECTION_ERROR, "the request failed"))
+        fallback = (
+            TLS_FALLBACK
+            if code.startswith(_TLS_PREFIXES)
+            else (ErrorType.CONNECTION_ERROR, "the request failed")
+        )
+        error_type, words = NET_ERRORS.get(code, fallback)
         return ErrorInfo(type=error_type, message=f"{words} ({code})")
     if type(exc).__name__ == "TimeoutError" or ("Timeout" in first_line and "exceeded" in first_line):
         if during == "navigation":

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
 from jobcore.masking import mask_text, mask_url
-from jobcore.models import ErrorInfo, SessionResult, SessionSpec, Timings
+from jobcore.models import ErrorInfo, SessionResult, SessionSpec, Timings, TlsInfo
 from jobcore.resolver import HostUnresolvableError
 from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
@@ -30,6 +30,7 @@ from worker.error_mapping import classify, from_type, net_error_code
 from worker.guards import SessionGuards
 from worker.http_wire import EGRESS_HEADER
 from worker.screenshots import ScreenshotStore
+from worker.tls_verdict import check_tls, tls_of
 from worker.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,9 @@ _TIMINGS_JS = """() => {
   const f = v => (v > 0 ? Math.round(v - n.startTime) : null);
   return [f(n.responseStart), f(n.domContentLoadedEventEnd), f(n.loadEventEnd)];
 }"""
-# Requests the page made, as the browser counts them: the document, its redirect hops, its resources.
-_REQUESTS_JS = """() => {
-  const n = performance.getEntriesByType('navigation')[0];
-  return 1 + (n ? n.redirectCount : 0) + performance.getEntriesByType('resource').length;
-}"""
+# The page's resources, as the browser counts them (the document and its redirect hops come from the
+# navigation's response: Navigation Timing does not count cross-origin redirects).
+_RESOURCES_JS = "() => performance.getEntriesByType('resource').length"
 # Resource Timing keeps 250 entries by default; a heavy page has more.
 _RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
 # Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
@@ -86,6 +85,7 @@ class _State:
     secrets: list[str]
     egress: EgressSession | None = None
     page_requests: int | None = None
+    document_requests: int = 1  # the navigation and its redirect hops
     console_errors: list[str] = field(default_factory=list)
     dialogs: int = 0
     popups: int = 0
@@ -93,6 +93,7 @@ class _State:
     final_url: str | None = None
     timings: Timings = field(default_factory=Timings)
     screenshot_url: str | None = None
+    tls: TlsInfo | None = None
     main_page: Page | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -232,7 +233,11 @@ class SessionRunner:
                 exc, during="navigation", secrets=state.secrets
             )
         await self._observe(page, response, state)
-        error = await self._refused_response(response, state) or self._check_status(response, state)
+        error = (
+            await self._refused_response(response, state)
+            or self._check_status(response, state)
+            or check_tls(spec.expect.tls, state.tls)
+        )
         if error is not None:
             return error
         for number, step in enumerate(spec.steps, start=1):
@@ -248,12 +253,17 @@ class SessionRunner:
         if error is not None:
             return error
         error = await self._check_expectations(page, state)
-        state.page_requests = await page.evaluate(_REQUESTS_JS)
+        state.page_requests = state.document_requests + await page.evaluate(_RESOURCES_JS)
         return error
 
     async def _observe(self, page: Page, response: Response | None, state: _State) -> None:
         state.http_status = response.status if response is not None else None
+        hop = response.request.redirected_from if response is not None else None
+        while hop is not None:
+            state.document_requests += 1
+            hop = hop.redirected_from
         state.final_url = _safe_url(page)
+        state.tls = await tls_of(response)
         values = await page.evaluate(_TIMINGS_JS)
         if values:
             state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values
@@ -383,6 +393,7 @@ class SessionRunner:
             console_errors=list(state.console_errors),
             screenshot_url=state.screenshot_url,
             attempts=task.attempt,
+            tls=state.tls,
         )
 
 

@@ -26,6 +26,10 @@ def worker(
     ] = None,
     bucket: Annotated[str | None, typer.Option(help="screenshot bucket (TRAFFIC_TOOL_BUCKET)")] = None,
     stop_timeout: Annotated[float | None, typer.Option(help="TRAFFIC_TOOL_STOP_TIMEOUT_S")] = None,
+    extra_ca_file: Annotated[
+        str | None,
+        typer.Option(help="PEM of CAs the browsers trust besides the system's (TRAFFIC_TOOL_EXTRA_CA_FILE)"),
+    ] = None,
 ) -> None:
     """Run one worker process: claim sessions from Redis and run them in Chromium."""
     from worker.main import main
@@ -34,6 +38,7 @@ def worker(
         "redis_url": redis_url, "sessions_per_worker": sessions, "browsers_per_worker": browsers,
         "headful": headful, "chromium_path": chromium_path, "allow_targets": allow_targets,
         "offline_dns": offline_dns, "bucket": bucket, "stop_timeout_s": stop_timeout,
+        "extra_ca_file": extra_ca_file,
     }  # fmt: skip
     settings = Settings(**{k: v for k, v in flags.items() if v is not None})
     raise typer.Exit(code=main(settings))

@@ -25,6 +25,7 @@ class ErrorType(StrEnum):
     BANDWIDTH_EXCEEDED = "bandwidth_exceeded"
     BROWSER_CRASH = "browser_crash"
     STEP_FAILED = "step_failed"
+    TLS_ERROR = "tls_error"
 
 
 # What a person reads when the worker has nothing more specific to say.
@@ -42,6 +43,7 @@ ERROR_MESSAGES: Final[dict[ErrorType, str]] = {
     ErrorType.BANDWIDTH_EXCEEDED: "the session transferred more than its max_bytes and was stopped",
     ErrorType.BROWSER_CRASH: "the browser or its renderer crashed while running the session",
     ErrorType.STEP_FAILED: "a step could not be performed on the page",
+    ErrorType.TLS_ERROR: "the target's TLS certificate or handshake was refused",
 }
 
 

@@ -20,6 +20,7 @@ MAX_SELECTOR_LENGTH: Final = 512
 MAX_STEP_TEXT_LENGTH: Final = 2048
 MAX_STEP_WAIT_MS: Final = 30_000
 MAX_VIEWPORT_SIDE: Final = 4096
+MAX_TLS_MIN_DAYS_LEFT: Final = 3650  # expect.tls.min_days_left: ten years covers any certificate
 MIN_VIEWPORT_SIDE: Final = 64
 DEFAULT_BLOCKED_TYPES: Final = ("image", "media", "font")
 DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024

@@ -142,10 +142,15 @@ class ProxySpec(_Input):
         return value
 
 
+class ExpectTls(_Input):
+    min_days_left: Annotated[int, Field(ge=0, le=limits.MAX_TLS_MIN_DAYS_LEFT)] = 0
+
+
 class Expect(_Input):
     analytics: bool = False
     status: Annotated[int, Field(ge=100, le=599)] | None = None
     selector: Selector | None = None
+    tls: ExpectTls | None = None
 
 
 class Viewport(_Input):
@@ -207,6 +212,17 @@ class AnalyticsHit(BaseModel):
     event: str | None = None
 
 
+class TlsInfo(BaseModel):
+    """The main document's TLS connection and certificate, as the browser saw it."""
+
+    protocol: str
+    issuer: str | None = None
+    subject: str | None = None
+    valid_from: datetime
+    valid_to: datetime
+    days_left: int  # whole days from the page load to valid_to; negative once expired
+
+
 class SessionResult(BaseModel):
     index: int
     url: str
@@ -223,6 +239,7 @@ class SessionResult(BaseModel):
     console_errors: list[str] = Field(default_factory=list)
     screenshot_url: str | None = None
     attempts: int = 0
+    tls: TlsInfo | None = None  # HTTPS main documents only
 
 
 class Progress(BaseModel):

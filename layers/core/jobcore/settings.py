@@ -143,6 +143,13 @@ class Settings(BaseSettings):
     user_agent_token: str = Field(
         default="traffic-tool/0.1", description="appended to Chromium's own user agent"
     )
+    extra_ca_file: str = Field(
+        default="", description="PEM file of CA certificates the browsers trust besides the system's"
+    )
+    extra_ca_pem: str = Field(
+        default="",
+        description="the same as PEM text: how ECS hands a secret (SSM or Secrets Manager) to a task",
+    )
 
     @field_validator("allow_targets")
     @classmethod
