@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -93,14 +94,26 @@ class FleetTotals:
     def read(self) -> Totals:
         with store_errors():
             pipe = self.r.pipeline(transaction=False)
-            pipe.hgetall(keys.TELEMETRY)
-            pipe.lrange(keys.RECENT_SESSIONS, 0, -1)
-            raw, recent_raw = pipe.execute()
-        recent = []
-        for line in recent_raw:
-            duration, wait, size = (int(part) for part in line.split())
-            recent.append(RecentSession(duration, wait, size))
-        return Totals({k: float(v) for k, v in raw.items()}, recent)
+            queue_totals_reads(pipe)
+            replies = pipe.execute()
+        return totals_from(replies)
+
+
+TOTALS_READS = 2  # replies queue_totals_reads adds, for totals_from
+
+
+def queue_totals_reads(pipe: redis.client.Pipeline) -> None:
+    pipe.hgetall(keys.TELEMETRY)
+    pipe.lrange(keys.RECENT_SESSIONS, 0, -1)
+
+
+def totals_from(replies: list[Any]) -> Totals:
+    raw, recent_raw = replies[:TOTALS_READS]
+    recent = []
+    for line in recent_raw:
+        duration, wait, size = (int(part) for part in line.split())
+        recent.append(RecentSession(duration, wait, size))
+    return Totals({k: float(v) for k, v in raw.items()}, recent)
 
 
 class CountBuffer:

@@ -46,7 +46,8 @@ TENANT_RUNNING: Final = PREFIX + "tenant-running"  # hash: tenant -> sessions ru
 
 
 def job(job_id: str) -> str:
-    """Hash: job meta, counters, and per session s:<i> status, e:<i> entry id, a:<i> attempts."""
+    """Hash: job meta, counters, and per session s:<i> status, e:<i> entry id, a:<i> attempts,
+    h:<i> history notes (JSON list, written by a redrive)."""
     return f"{PREFIX}job:{job_id}"
 
 

@@ -208,6 +208,12 @@ class AnalyticsHit(BaseModel):
     event: str | None = None
 
 
+class HistoryNote(BaseModel):
+    at: datetime
+    event: str = Field(description="what happened to the session, e.g. redriven (out of the dead letters)")
+    note: str
+
+
 class SessionResult(BaseModel):
     index: int
     url: str
@@ -223,6 +229,10 @@ class SessionResult(BaseModel):
     console_errors: list[str] = Field(default_factory=list)
     screenshot_url: str | None = None
     attempts: int = 0
+    history: list[HistoryNote] = Field(
+        default_factory=list,
+        description="earlier runs of this session (a redrive notes the result it replaced)",
+    )
 
 
 class Progress(BaseModel):
