@@ -38,7 +38,7 @@ def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> R
         ("utilisation", "-" if util is None else f"{util:.0%}"),
         ("ok", f"{t.get(metric_names.SESSIONS_OK):.0f}"),
         ("failed", f"{t.get(metric_names.SESSIONS_FAILED):.0f}"),
-        ("p95 duration", _ms(t.p95("duration_ms"))),
+        ("p95 duration", _ms(now.p95("duration_ms"))),
     ])  # fmt: skip
     depth = h.queue_depth_by_priority
     queue = _grid([
@@ -46,7 +46,7 @@ def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> R
         ("  high / normal / low", f"{depth.high} / {depth.normal} / {depth.low}"),
         ("processing", str(h.running_sessions)),
         ("oldest queued", f"{h.oldest_queued_age_s:.1f} s"),
-        ("p95 queue wait", _ms(t.p95("queue_wait_ms"))),
+        ("p95 queue wait", _ms(now.p95("queue_wait_ms"))),
         ("dead letters", str(h.dead_letters)),
     ])  # fmt: skip
     desired = now.desired_workers
@@ -64,8 +64,8 @@ def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> R
     requests = _grid(request_rows)
     target = limits.BANDWIDTH_TARGET_BYTES
     bandwidth = _grid([
-        ("average", _kb(t.bytes_per_session())),
-        ("p95", _kb(t.p95("bytes_in"))),
+        ("average", _kb(now.view.bytes_per_session_avg)),
+        ("p95", _kb(now.p95("bytes_in"))),
         ("target", _kb(target)),
     ])  # fmt: skip
     by_type = sorted(t.labelled(metric_names.SESSIONS_FAILED).items(), key=lambda kv: (-kv[1], kv[0]))
@@ -83,4 +83,32 @@ def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> R
         Panel(bandwidth, title="bytes per session"),
         Panel(errors, title="errors by type"),
     )
-    return Group(top_row, bottom_row)
+    return Group(top_row, bottom_row, _load_row(now))
+
+
+SHOWN_ROWS = 8  # tenants and workers listed; the rest are summed up in one line
+
+
+def _load_row(now: FleetSnapshot) -> Table:
+    """Who the work is for and who runs it: tenants by load, workers with their heartbeat's age."""
+    tenants = sorted(now.view.tenants, key=lambda t: (-(t.queued + t.running), t.tenant))
+    tenant_rows = [(t.tenant, f"{t.queued} / {t.running}") for t in tenants[:SHOWN_ROWS]]
+    if len(tenants) > SHOWN_ROWS:
+        tenant_rows.append((f"+{len(tenants) - SHOWN_ROWS} more", ""))
+    workers = now.view.live_workers
+    worker_rows = []
+    for w in workers[:SHOWN_ROWS]:
+        age = "-" if w.heartbeat_age_s is None else f"{w.heartbeat_age_s:.1f} s"
+        worker_rows.append((w.worker_id, f"{w.active}/{w.capacity}  {age}"))
+    if len(workers) > SHOWN_ROWS:
+        worker_rows.append((f"+{len(workers) - SHOWN_ROWS} more", ""))
+    row = Table.grid(expand=True, padding=(0, 1))
+    row.add_column(ratio=1)
+    row.add_column(ratio=2)
+    row.add_row(
+        Panel(_grid(tenant_rows or [("none waiting or running", "")]), title="tenants (queued / running)"),
+        Panel(
+            _grid(worker_rows or [("no live worker", "")]), title="workers (running/capacity, heartbeat age)"
+        ),
+    )
+    return row

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
 from pathlib import Path
@@ -15,6 +16,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 Port = Annotated[int, typer.Option(help="the job API's port on 127.0.0.1")]
 Tokens = Annotated[str, typer.Option(help="tenant=token,… the API accepts")]
+Operators = Annotated[
+    str, typer.Option(help="names in --tokens whose tokens carry the operator role (/fleet, /dead-letters)")
+]
+LOCAL_OPERATOR = "local-operator"  # the operator whose fresh token dev writes to .state/client.json
 AllowTargets = Annotated[str, typer.Option(help="CIDRs exempt from the egress guard (your local sites)")]
 MinWorkers = Annotated[int, typer.Option(min=0, help="fewest worker processes")]
 MaxWorkers = Annotated[int, typer.Option(min=1, help="most worker processes")]
@@ -35,6 +40,7 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
 def dev(
     port: Port = 8080,
     tokens: Tokens = "local=local-token",
+    operators: Operators = "",
     allow_targets: AllowTargets = "127.0.0.1/32",
     min_workers: MinWorkers = 1,
     max_workers: MaxWorkers = 2,
@@ -43,14 +49,18 @@ def dev(
     offline_dns: OfflineDns = True,
 ) -> None:
     """Run the whole system on this machine (Redis, moto, the API, schedules, workers) until Ctrl-C."""
+    from traffic_tool.client_state import ClientState, remove_client_state, write_client_state
     from traffic_tool.local.stack import LocalStack, StackConfig
     from traffic_tool.paths import project_root
 
     if min_workers > max_workers:
         err.print(f"[red]error:[/red] --min-workers ({min_workers}) is above --max-workers ({max_workers})")
         raise typer.Exit(code=2)
+    operator_token = secrets.token_urlsafe(32)  # a new one per run: a stale copy opens nothing
     config = StackConfig(
-        project_root=project_root(), state_dir=state_dir.resolve(), port=port, tokens=tokens,
+        project_root=project_root(), state_dir=state_dir.resolve(), port=port,
+        tokens=f"{tokens},{LOCAL_OPERATOR}={operator_token}",
+        operators=",".join(filter(None, (operators, LOCAL_OPERATOR))),
         allow_targets=allow_targets, min_workers=min_workers, max_workers=max_workers, speed=speed,
         offline_dns=offline_dns,
     )  # fmt: skip
@@ -61,15 +71,17 @@ def dev(
     except (OSError, RuntimeError) as exc:
         err.print(f"[red]error:[/red] the local stack could not start: {exc}")
         raise typer.Exit(code=1) from None
-    token = tokens.split(",")[0].split("=", 1)[-1]
+    saved = write_client_state(state_dir, ClientState(stack.api_url, operator_token))
     err.print(
-        f"ready. Try: TRAFFIC_TOOL_API_URL={stack.api_url} TRAFFIC_TOOL_TOKEN={token} "
-        "traffic-tool submit --url http://127.0.0.1:PORT/ --wait   (Ctrl-C stops everything)"
+        f"ready. In another terminal here: traffic-tool top, or traffic-tool submit --url "
+        f"http://127.0.0.1:PORT/ --wait (the API URL and the {LOCAL_OPERATOR} token are in {saved}, "
+        "mode 0600; Ctrl-C stops everything)"
     )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         err.print("stopping…")
     finally:
+        remove_client_state(state_dir)
         stack.stop()
         err.print("stopped: workers, API, moto and redis-server")

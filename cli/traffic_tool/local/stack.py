@@ -31,6 +31,7 @@ class StackConfig:
     state_dir: Path
     port: int = 8080
     tokens: str = "local=local-token"
+    operators: str = ""  # names in `tokens` whose tokens carry the operator role
     allow_targets: str = "127.0.0.1/32"
     min_workers: int = 1
     max_workers: int = 2
@@ -63,6 +64,7 @@ class LocalStack:
         env = {
             "TRAFFIC_TOOL_REDIS_URL": self.redis.url,
             "TRAFFIC_TOOL_TOKENS": c.tokens,
+            "TRAFFIC_TOOL_OPERATORS": c.operators,
             "TRAFFIC_TOOL_ALLOW_TARGETS": c.allow_targets,
             "TRAFFIC_TOOL_OFFLINE_DNS": "true" if c.offline_dns else "false",
             "TRAFFIC_TOOL_MIN_WORKERS": str(c.min_workers),
