@@ -29,6 +29,12 @@ def _grid(rows: list[tuple[str, str]]) -> Table:
     return grid
 
 
+def recent(now: FleetSnapshot, name: str, label: str) -> str:
+    """The count over the last few minutes, beside the running total."""
+    count = now.view.last_minutes.get(f"{name}:{label}", 0.0)
+    return f"[dim]{count:.0f} in {now.view.window_minutes} min[/dim]"
+
+
 def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> RenderableType:
     h, t = now.health, now.totals
     util = now.utilisation
@@ -60,8 +66,9 @@ def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> R
     for status_class in STATUS_CLASSES:
         rate = now.rate(previous, metric_names.API_REQUESTS, status_class)
         shown = f"{t.get(metric_names.API_REQUESTS, status_class):.0f}"
+        shown += f"  {recent(now, metric_names.API_REQUESTS, status_class)}"
         request_rows.append((status_class, shown if rate is None else f"{shown}  ({rate:.1f}/s)"))
-    requests = _grid(request_rows)
+    requests = _grid(request_rows)  # total  last minutes  (rate between two frames)
     target = limits.BANDWIDTH_TARGET_BYTES
     bandwidth = _grid([
         ("average", _kb(now.view.bytes_per_session_avg)),
@@ -69,7 +76,10 @@ def render_frame(now: FleetSnapshot, previous: FleetSnapshot | None = None) -> R
         ("target", _kb(target)),
     ])  # fmt: skip
     by_type = sorted(t.labelled(metric_names.SESSIONS_FAILED).items(), key=lambda kv: (-kv[1], kv[0]))
-    errors = _grid([(error_type, f"{count:.0f}") for error_type, count in by_type] or [("none", "")])
+    errors = _grid(
+        [(kind, f"{count:.0f}  {recent(now, metric_names.SESSIONS_FAILED, kind)}") for kind, count in by_type]
+        or [("none", "")]
+    )
     top_row = Table.grid(expand=True, padding=(0, 1))
     bottom_row = Table.grid(expand=True, padding=(0, 1))
     for row in (top_row, bottom_row):

@@ -156,6 +156,13 @@ def test_get_fleet_holds_what_redis_holds(busy_fleet: redis.Redis, local_api: st
     names = (metric_names.SESSIONS_OK, metric_names.SESSIONS_FAILED, metric_names.BYTES_PER_SESSION)
     for name in (*names, f"{metric_names.SESSIONS_FAILED}:navigation_timeout"):
         assert fleet.totals[name] == float(telemetry[name]), name
+    minute = [r.hgetall(k) for k in r.scan_iter(match=keys.telemetry_minute(0).replace(":0", ":*"))]
+    assert (
+        fleet.last_minutes[f"{metric_names.SESSIONS_FAILED}:navigation_timeout"]
+        == 1
+        == sum(float(m.get(f"{metric_names.SESSIONS_FAILED}:navigation_timeout", 0)) for m in minute)
+    )
+    assert fleet.last_minutes[f"{metric_names.API_REQUESTS}:4xx"] == 2 and fleet.window_minutes == 5
     assert fleet.desired_workers == 2 and fleet.bytes_per_session_avg == 150 * 1024
     assert fleet.session_duration_p95_ms == 30_000 and fleet.recent_sessions == r.llen(keys.RECENT_SESSIONS)
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import redis
 
 from jobcore import keys, metric_names
-from jobcore.fleet_totals import TOTALS_READS, queue_totals_reads, totals_from
+from jobcore.fleet_totals import TOTALS_READS, WINDOW_MINUTES, queue_totals_reads, totals_from
 from jobcore.operator_models import FleetView, TenantLoad, WorkerView
 from jobcore.queue import parse_workers
 from jobcore.redis_conn import store_errors
@@ -21,7 +21,7 @@ def read_fleet(client: redis.Redis) -> FleetView:
     with store_errors():
         pipe = client.pipeline(transaction=False)
         JobStore(client).queue_health_reads(pipe)
-        queue_totals_reads(pipe)
+        queue_totals_reads(pipe, time.time())
         pipe.hgetall(keys.TENANT_QUEUED)
         pipe.hgetall(keys.TENANT_RUNNING)
         replies = pipe.execute()
@@ -49,6 +49,8 @@ def read_fleet(client: redis.Redis) -> FleetView:
         live_workers=workers,
         desired_workers=None if desired is None else int(desired),
         totals=totals.counters,
+        last_minutes=totals.last_minutes,
+        window_minutes=WINDOW_MINUTES,
         session_duration_p95_ms=totals.p95("duration_ms"),
         queue_wait_p95_ms=totals.p95("queue_wait_ms"),
         bytes_per_session_avg=totals.bytes_per_session(),

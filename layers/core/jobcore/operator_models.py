@@ -35,6 +35,11 @@ class FleetView(BaseModel):
         description="running totals since the job plane started, by metric name[:label]: ApiRequests:2xx, "
         "SessionsFailed:navigation_timeout, … (a client's rates are the difference of two reads)"
     )
+    last_minutes: dict[str, float] = Field(
+        description="the same counters' increments over the last `window_minutes` (per-minute buckets, "
+        "the current minute partial): API requests by status class, failures by error type, …"
+    )
+    window_minutes: int
     session_duration_p95_ms: float | None
     queue_wait_p95_ms: float | None
     bytes_per_session_avg: float | None
