@@ -36,12 +36,14 @@ def sessions(tenant: str, n: int) -> JobRequest:
 
 @pytest.fixture
 def dead(r: redis.Redis, redis_server: RedisServer) -> tuple[JobQueue, str, str]:
-    """tenant-a's job (2 sessions) and then tenant-b's (1), all claimed by a worker that died; with
-    one attempt allowed, the reaper dead-letters all three as worker_died."""
+    """tenant-a's job (2 sessions) and then tenant-b's (1, its URL with a password), all claimed by a
+    worker that died; with one attempt allowed, the reaper dead-letters all three as worker_died."""
     settings = Settings(redis_url=redis_server.url, lease_s=2, max_attempts=1)
     queue = JobQueue(r, settings)
     job_a = queue.enqueue("tenant-a", sessions("tenant-a", 2))
-    job_b = queue.enqueue("tenant-b", sessions("tenant-b", 1))
+    job_b = queue.enqueue(
+        "tenant-b", JobRequest.model_validate({"sessions": [{"url": "http://bob:hunter2@127.0.0.1:9/b"}]})
+    )
     assert len(queue.claim("worker-that-died", 3)) == 3
     time.sleep(settings.lease_s + 0.3)
     assert queue.recover_stalled().dead_lettered == 3
@@ -63,6 +65,7 @@ def test_dead_letters_are_listed_newest_first_with_their_last_error(dead: tuple[
     assert first.error.type == "browser_crash" and "stopped responding" in first.error.message
     assert first.url == "http://127.0.0.1:9/tenant-a/0"
     assert [d.job_id for d in letters.page(tenant="tenant-a").dead_letters] == [job_a, job_a]
+    assert page.dead_letters[0].url == "http://bob:***@127.0.0.1:9/b"  # secrets stay masked
     assert letters.page(reason=DeadLetterReason.TIMEOUT).dead_letters == []
     assert letters.get(first.id) == first
 
@@ -135,16 +138,24 @@ def call(body: dict[str, Any], role: str = "operator") -> tuple[int, dict[str, A
 def test_redrive_by_filter_over_the_api_is_audited_and_refused_to_tenants(
     dead: tuple[JobQueue, str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue, _, job_b = dead
+    queue, job_a, job_b = dead
     status, body = call({"tenant": "tenant-b"}, role="tenant")
     assert status == 403 and queue.r.xlen(keys.DEAD_LETTER) == 3  # nothing changed
     status, body = call({"ids": ["1-0"], "tenant": "tenant-b"})
     assert status == 400 and "not both" in body["error"]["message"]
 
-    status, body = call({"tenant": "tenant-b"})
-    assert status == 200 and body["requeued"] == 1, body
-    assert body["outcomes"][0]["job_id"] == job_b and queue.r.xlen(keys.DEAD_LETTER) == 2
+    status, body = call({"tenant": "tenant-a"})
+    assert status == 200 and body["requeued"] == 2, body
+    assert {o["job_id"] for o in body["outcomes"]} == {job_a} and queue.r.xlen(keys.DEAD_LETTER) == 1
     [record] = [r.audit for r in caplog.records if hasattr(r, "audit")]
     assert record["operator"] == "ops" and record["action"] == "redrive"
-    assert record["requeued"] == [f"{job_b}/0"] and record["request"]["tenant"] == "tenant-b"
+    assert (
+        sorted(record["requeued"]) == [f"{job_a}/0", f"{job_a}/1"]
+        and record["request"]["tenant"] == "tenant-a"
+    )
     assert "Bearer" not in json.dumps(record) and "tok" not in json.dumps(record)
+
+    # tenant-b's job ended and dropped the URL's password: re-running it could only fail, so it stays
+    status, body = call({"tenant": "tenant-b"})
+    assert status == 200 and body["requeued"] == 0 and body["outcomes"][0]["outcome"] == "secrets_gone"
+    assert body["outcomes"][0]["job_id"] == job_b and queue.r.xlen(keys.DEAD_LETTER) == 1
