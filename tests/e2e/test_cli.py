@@ -30,7 +30,7 @@ COMMANDS = {
         "--max-workers",
         "--speed",
     ],
-    "api": ["--port", "--tokens", "--allow-targets", "--redis-url"],
+    "api": ["--port", "--tokens", "--operators", "--allow-targets", "--redis-url"],
     "worker": ["--redis-url", "--sessions", "--headful"],
     "submit": ["--url", "--wait", "--priority", "--api-url", "--token"],
     "status": ["--api-url", "--token"],
