@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from jobcore.models import HealthView, JobAccepted, JobList, JobView
+from jobcore.operator_models import DeadLetter, DeadLetterPage, FleetView, RedriveResult
 
 
 class ApiClientError(Exception):
@@ -44,9 +45,11 @@ class ApiClient:
             raise ApiClientError(f"cannot reach the API at {self.base_url}: {exc} (is it running?)") from None
         if reply.status_code < 400:
             return reply.json()
+        error_type = None
         try:
             detail = reply.json()
             error = detail.get("error") or {}
+            error_type = error.get("type")
             message = error.get("message") or detail.get("message") or reply.text
         except ValueError:
             message = reply.text.strip() or reply.reason_phrase
@@ -56,6 +59,8 @@ class ApiClient:
         if reply.status_code == 503:
             raise ApiClientError(f"the service is unavailable: {message}; retry shortly")
         advice = _STATUS_ADVICE.get(reply.status_code)
+        if error_type == "forbidden":  # the API's own 403: a tenant's token on an operator route
+            raise ApiClientError(f"{message} (check TRAFFIC_TOOL_TOKEN)")
         if advice and reply.status_code != 404:
             raise ApiClientError(advice)
         raise ApiClientError(f"HTTP {reply.status_code}: {message}")
@@ -76,6 +81,24 @@ class ApiClient:
 
     def cancel(self, job_id: str) -> JobView:
         return JobView.model_validate(self._call("DELETE", f"/jobs/{job_id}"))
+
+    # ---- operator routes ----------------------------------------------------------------------
+
+    def fleet(self) -> FleetView:
+        return FleetView.model_validate(self._call("GET", "/fleet"))
+
+    def dead_letters(
+        self, tenant: str | None = None, reason: str | None = None, limit: int = 20, cursor: str | None = None
+    ) -> DeadLetterPage:
+        params = {k: v for k, v in {"tenant": tenant, "reason": reason, "cursor": cursor}.items() if v}
+        params["limit"] = str(limit)
+        return DeadLetterPage.model_validate(self._call("GET", "/dead-letters", params=params))
+
+    def dead_letter(self, entry_id: str) -> DeadLetter:
+        return DeadLetter.model_validate(self._call("GET", f"/dead-letters/{entry_id}"))
+
+    def redrive(self, body: dict[str, Any]) -> RedriveResult:
+        return RedriveResult.model_validate(self._call("POST", "/dead-letters/redrive", json=body))
 
     def health(self) -> HealthView:
         try:

@@ -16,6 +16,7 @@ from traffic_tool.commands import (
     client_cmds,
     demo_cmd,
     dev_cmd,
+    dlq_cmd,
     scale_cmd,
     token_cmd,
     top_cmd,
@@ -41,6 +42,7 @@ app.command(name="list")(client_cmds.list_jobs)
 app.command(name="scale")(scale_cmd.scale)
 app.command(name="top")(top_cmd.top)
 app.command(name="token")(token_cmd.token)
+app.add_typer(dlq_cmd.app, name="dlq")
 
 
 def main() -> None:

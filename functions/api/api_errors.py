@@ -16,6 +16,7 @@ from jobcore.errors import (
     IdempotencyInProgressError,
     InvalidRequestError,
     JobNotFoundError,
+    OperatorRequiredError,
     StoreOutOfMemoryError,
     StoreUnavailableError,
     TargetBlockedError,
@@ -28,7 +29,7 @@ logger = Logger(child=True)
 ERROR_STATUSES: dict[int, str] = {
     400: "invalid input (the message names the field), or a target the egress guard refuses",
     401: "no bearer token, or an unknown one (answered by API Gateway)",
-    403: "the authorizer denied the request (answered by API Gateway)",
+    403: "the authorizer denied the request (API Gateway), or an operator route got a tenant's token",
     404: "no such job for this tenant",
     409: "a request with the same Idempotency-Key is still being processed",
     413: "the request body is over the size limit",
@@ -49,8 +50,11 @@ def documented(
     }
     for code in errors:
         schema: OpenAPIResponse = {"description": ERROR_STATUSES[code]}
-        if code in (401, 403):
+        if code == 401:
             schema["content"] = {"application/json": {"schema": _GATEWAY_ERROR}}
+        elif code == 403:  # API Gateway's deny, or our own refusal of a tenant on an operator route
+            gateway_or_ours = {"anyOf": [_GATEWAY_ERROR, {"$ref": "#/components/schemas/ApiError"}]}
+            schema["content"] = {"application/json": {"schema": gateway_or_ours}}
         else:
             schema["content"] = {"application/json": {"model": ApiError}}
         out[code] = schema
@@ -111,6 +115,10 @@ def register_error_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(TargetBlockedError)
     def _blocked(exc: TargetBlockedError) -> Response[Any]:
         return error_response(400, "blocked_target", f"target refused: {exc.reason}")
+
+    @app.exception_handler(OperatorRequiredError)
+    def _forbidden(exc: OperatorRequiredError) -> Response[Any]:
+        return error_response(403, "forbidden", str(exc))
 
     @app.exception_handler(JobNotFoundError)
     def _not_found(exc: JobNotFoundError) -> Response[Any]:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import api_service
+import operator_routes
 from api_errors import documented, proxy_error, register_error_handlers
 from jobcore import emf, limits, metric_names
 from jobcore.errors import JobNotFoundError, StoreUnavailableError
@@ -28,6 +29,7 @@ logger = masking_logger()
 tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
+app.include_router(operator_routes.router)  # /fleet, /dead-letters: operator tokens only
 if api_service.settings().enable_swagger:
     app.enable_swagger(path="/swagger", title="traffic-tool job API")
 

@@ -1,4 +1,5 @@
-"""TOKEN authorizer: `Authorization: Bearer <token>` → the tenant, passed to the API in the context.
+"""TOKEN authorizer: `Authorization: Bearer <token>` → the tenant and its role (`tenant` or `operator`),
+passed to the API in the context.
 
 Missing or malformed header → "Unauthorized" (API Gateway answers 401);
 a well-formed but unknown token → an explicit Deny (403).
@@ -20,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 import authorizer_tokens
 from jobcore import emf, metric_names
 from jobcore.log_masking import masking_logger
-from jobcore.tokens import parse_bearer, tenant_for_token
+from jobcore.tokens import identify, parse_bearer
 
 logger = masking_logger()  # the Authorization header never reaches a log line
 tracer = Tracer()
@@ -44,14 +45,15 @@ def lambda_handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext
         metrics.add_metric(name=metric_names.TOKENS_REFUSED, unit=MetricUnit.Count, value=1)
         raise UnauthorizedError()
     arn = event.parsed_arn
-    tenant = tenant_for_token(token, authorizer_tokens.hashed_tokens())
+    principal = identify(token, authorizer_tokens.token_entries())
+    tenant = principal.name if principal else None
     policy = APIGatewayAuthorizerResponse(
         principal_id=tenant or "anonymous",
         region=arn.region,
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context={"tenant": tenant} if tenant else None,
+        context={"tenant": principal.name, "role": principal.role.value} if principal else None,
         partition=arn.partition,
     )
     # 0 on every allowed call too: the request panel's line stays continuous

@@ -1,4 +1,4 @@
-"""Where the tenants' token hashes come from: the tokens secret in AWS, the tokens setting locally."""
+"""Where the token hashes and roles come from: the tokens secret in AWS, the tokens setting locally."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import cache
 from aws_lambda_powertools.utilities import parameters
 
 from jobcore.settings import Settings, load_settings
-from jobcore.tokens import hashed_token_map
+from jobcore.tokens import TokenEntry, local_token_entries, parse_token_entries
 
 
 @cache
@@ -18,20 +18,19 @@ def settings() -> Settings:
 
 
 @cache
-def _local_hashes() -> dict[str, str]:
-    return hashed_token_map(settings().token_map)
+def _local_entries() -> dict[str, TokenEntry]:
+    return local_token_entries(settings().token_map, settings().operator_names)
 
 
-def hashed_tokens() -> dict[str, str]:
-    """{tenant: sha256(token)}. The secret is cached for tokens_cache_s by Powertools Parameters."""
+def token_entries() -> dict[str, TokenEntry]:
+    """{name: (sha256(token), role)}. The secret is cached for tokens_cache_s by Powertools Parameters."""
     if settings().tokens_secret_name:
         raw = parameters.get_secret(settings().tokens_secret_name, max_age=settings().tokens_cache_s)
-        data = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
-        return {str(tenant): str(digest).lower() for tenant, digest in data.items()}
-    return _local_hashes()
+        return parse_token_entries(json.loads(raw.decode() if isinstance(raw, bytes) else str(raw)))
+    return _local_entries()
 
 
 def reset() -> None:
     """Forget cached settings (tests and the local stack change the environment)."""
     settings.cache_clear()
-    _local_hashes.cache_clear()
+    _local_entries.cache_clear()

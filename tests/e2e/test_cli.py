@@ -21,8 +21,16 @@ runner = CliRunner()
 
 COMMANDS = {
     "demo": ["--port", "--keep-state"],
-    "dev": ["--port", "--tokens", "--allow-targets", "--min-workers", "--max-workers", "--speed"],
-    "api": ["--port", "--tokens", "--allow-targets", "--redis-url"],
+    "dev": [
+        "--port",
+        "--tokens",
+        "--operators",
+        "--allow-targets",
+        "--min-workers",
+        "--max-workers",
+        "--speed",
+    ],
+    "api": ["--port", "--tokens", "--operators", "--allow-targets", "--redis-url"],
     "worker": ["--redis-url", "--sessions", "--headful"],
     "submit": ["--url", "--wait", "--priority", "--api-url", "--token"],
     "status": ["--api-url", "--token"],
@@ -30,7 +38,9 @@ COMMANDS = {
     "cancel": ["--api-url"],
     "list": ["--limit", "--cursor"],
     "scale": ["--current", "--dry-run", "--redis-url"],
-    "token": ["--secret"],
+    "token": ["--secret", "--operator"],
+    "top": ["--once", "--api-url", "--token"],
+    "dlq": ["list", "show", "redrive"],
 }
 
 
@@ -65,6 +75,8 @@ def test_the_top_level_help_lists_every_command() -> None:
         (["list", "--limit", "0"], "--limit"),
         (["dev", "--min-workers", "3", "--max-workers", "1"], "--min-workers (3) is above --max-workers (1)"),
         (["token", "bad tenant!"], "tenant id"),
+        (["dlq", "redrive"], "give ids, or a filter"),
+        (["dlq", "redrive", "1-0", "--tenant", "a"], "not both"),
     ],
 )
 def test_a_mistake_is_one_line_without_a_traceback(args: list[str], says: str) -> None:
@@ -75,7 +87,16 @@ def test_a_mistake_is_one_line_without_a_traceback(args: list[str], says: str) -
     assert "Traceback" not in reply.stderr
 
 
-@pytest.mark.parametrize("args", [["status", "0" * 32], ["list"], ["submit", "--url", "http://127.0.0.1:9/"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "0" * 32],
+        ["list"],
+        ["submit", "--url", "http://127.0.0.1:9/"],
+        ["top", "--once"],
+        ["dlq", "list"],
+    ],
+)
 def test_an_unreachable_api_is_one_line(args: list[str]) -> None:
     reply = cli(*args, "--api-url", "http://127.0.0.1:1", "--token", "t")
     assert reply.returncode == 1
@@ -153,3 +174,16 @@ def test_token_adds_a_hash_to_the_tokens_secret(monkeypatch: pytest.MonkeyPatch)
     stored = json.loads(sm.get_secret_value(SecretId="stack/tokens")["SecretString"])
     assert stored == {"old": "0" * 64, "acme": hash_token(token)}
     assert token not in json.dumps(stored)
+    reply = runner.invoke(app, ["token", "ops", "--operator", "--secret", "stack/tokens"])
+    assert reply.exit_code == 0, reply.output
+    ops_token = reply.stdout.strip().splitlines()[-1]
+    stored = json.loads(sm.get_secret_value(SecretId="stack/tokens")["SecretString"])
+    assert stored["ops"] == {"hash": hash_token(ops_token), "role": "operator"}
+    [audit] = [json.loads(line) for line in reply.stderr.splitlines() if '"audit"' in line]
+    assert (audit["audit"], audit["name"], audit["role"], audit["secret"]) == (
+        "token_created",
+        "ops",
+        "operator",
+        "stack/tokens",
+    )
+    assert ops_token not in reply.stderr and hash_token(ops_token) not in reply.stderr

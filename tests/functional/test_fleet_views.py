@@ -1,23 +1,29 @@
-"""`traffic-tool top`'s frame and the local stack's Prometheus `/metrics`, against a real Redis holding
-real job-plane state (jobs enqueued, claimed and completed through jobcore), checked against Redis."""
+"""GET /fleet, `traffic-tool top`'s frame (read over HTTP) and the local stack's Prometheus `/metrics`,
+against a real Redis holding real job-plane state (jobs enqueued, claimed and completed through jobcore),
+checked against Redis."""
 
 from __future__ import annotations
 
 import re
+import threading
 import urllib.request
 from collections.abc import Iterator
 
+import httpx
 import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from typer.testing import CliRunner
 
+import api_service
+import authorizer_tokens
 from jobcore import keys, metric_names
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType
 from jobcore.fleet_totals import FleetTotals
 from jobcore.models import ErrorInfo, JobRequest, SessionResult, Timings
+from jobcore.operator_models import FleetView
 from jobcore.queue import JobQueue
 from tests.support.cfn_yaml import PROJECT_ROOT
 from tests.support.redis_server import RedisServer, free_port
@@ -103,29 +109,86 @@ def test_a_top_frame_shows_what_redis_holds(busy_fleet: redis.Redis) -> None:
     assert row(frame, "health") == "ready"
 
 
-def test_top_once_prints_a_frame_for_a_redis_url(busy_fleet: redis.Redis, redis_server: RedisServer) -> None:
-    outcome = CliRunner().invoke(app, ["top", "--once", "--redis-url", redis_server.url])
-    assert outcome.exit_code == 0, outcome.output
-    assert "active sessions" in outcome.output and "errors by type" in outcome.output
-
-
-def test_top_once_fails_clearly_without_redis() -> None:
-    outcome = CliRunner().invoke(app, ["top", "--once", "--redis-url", f"redis://127.0.0.1:{free_port()}/0"])
-    assert outcome.exit_code == 1
-
-
 @pytest.fixture
-def local_api(redis_server: RedisServer) -> Iterator[str]:
+def local_api(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The API behind the local adapter (routes and authorizer from the template) on this Redis."""
+    monkeypatch.setenv("TRAFFIC_TOOL_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "tenant-a=tok-a,ops=tok-ops")
+    monkeypatch.setenv("TRAFFIC_TOOL_OPERATORS", "ops")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    api_service.reset()
+    authorizer_tokens.reset()
     server = LocalApiServer(
         ("127.0.0.1", free_port()), LocalApi(PROJECT_ROOT), metrics=prometheus_source(redis_server.url)
     )
-    import threading
-
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server.url
     server.shutdown()
     server.server_close()
+    api_service.reset()
+    authorizer_tokens.reset()
+
+
+def test_get_fleet_holds_what_redis_holds(busy_fleet: redis.Redis, local_api: str) -> None:
+    r = busy_fleet
+    reply = httpx.get(f"{local_api}/fleet", headers={"Authorization": "Bearer tok-ops"}, timeout=10)
+    assert reply.status_code == 200, reply.text
+    fleet = FleetView.model_validate(reply.json())
+    stats = r.hgetall(keys.STATS)
+    h, depth = fleet.health, fleet.health.queue_depth_by_priority
+    assert h.running_sessions == int(stats["running"]) == 1
+    assert h.queue_depth == int(stats["backlog"]) == 5
+    assert [depth.high, depth.normal, depth.low] == [
+        int(stats[f"backlog:{p}"]) for p in ("high", "normal", "low")
+    ]
+    assert h.dead_letters == r.xlen(keys.DEAD_LETTER)
+    queued, running = r.hgetall(keys.TENANT_QUEUED), r.hgetall(keys.TENANT_RUNNING)
+    assert (
+        {(t.tenant, t.queued, t.running) for t in fleet.tenants}
+        == {(t, int(queued.get(t, 0)), int(running.get(t, 0))) for t in ("tenant-a", "tenant-b")}
+        == {("tenant-a", 3, 1), ("tenant-b", 2, 0)}
+    )
+    [worker] = fleet.live_workers
+    assert (worker.worker_id, worker.active, worker.capacity) == ("w1", 3, 4)
+    assert worker.heartbeat_age_s is not None and 0 <= worker.heartbeat_age_s < 30
+    telemetry = r.hgetall(keys.TELEMETRY)
+    names = (metric_names.SESSIONS_OK, metric_names.SESSIONS_FAILED, metric_names.BYTES_PER_SESSION)
+    for name in (*names, f"{metric_names.SESSIONS_FAILED}:navigation_timeout"):
+        assert fleet.totals[name] == float(telemetry[name]), name
+    minute = [r.hgetall(k) for k in r.scan_iter(match=keys.telemetry_minute(0).replace(":0", ":*"))]
+    assert (
+        fleet.last_minutes[f"{metric_names.SESSIONS_FAILED}:navigation_timeout"]
+        == 1
+        == sum(float(m.get(f"{metric_names.SESSIONS_FAILED}:navigation_timeout", 0)) for m in minute)
+    )
+    assert fleet.last_minutes[f"{metric_names.API_REQUESTS}:4xx"] == 2 and fleet.window_minutes == 5
+    assert fleet.desired_workers == 2 and fleet.bytes_per_session_avg == 150 * 1024
+    assert fleet.session_duration_p95_ms == 30_000 and fleet.recent_sessions == r.llen(keys.RECENT_SESSIONS)
+
+
+def test_a_tenant_token_gets_403_on_fleet(local_api: str) -> None:
+    reply = httpx.get(f"{local_api}/fleet", headers={"Authorization": "Bearer tok-a"}, timeout=10)
+    assert reply.status_code == 403 and reply.json()["error"]["type"] == "forbidden"
+    outcome = CliRunner().invoke(app, ["top", "--once", "--api-url", local_api, "--token", "tok-a"])
+    assert outcome.exit_code == 1 and "operator" in outcome.output
+
+
+def test_top_once_prints_a_frame_read_over_http(busy_fleet: redis.Redis, local_api: str) -> None:
+    outcome = CliRunner().invoke(
+        app, ["top", "--once", "--api-url", local_api, "--token", "tok-ops"], terminal_width=150
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert "active sessions" in outcome.output and "errors by type" in outcome.output
+    assert row(outcome.output, "tenant-a") == "3 / 1" and row(outcome.output, "tenant-b") == "2 / 0"
+    assert row(outcome.output, "w1") == "3/4"
+
+
+def test_top_once_fails_clearly_without_the_api() -> None:
+    outcome = CliRunner().invoke(
+        app, ["top", "--once", "--api-url", f"http://127.0.0.1:{free_port()}", "--token", "t"]
+    )
+    assert outcome.exit_code == 1 and "cannot reach the API" in outcome.output
 
 
 def test_the_local_metrics_endpoint_serves_prometheus_text_read_from_redis(

@@ -81,6 +81,27 @@ def test_the_sample_events_drive_every_route() -> None:
 
 
 @pytest.mark.usefixtures("env")
+def test_the_operator_sample_events_drive_every_operator_route_and_a_tenant_gets_403() -> None:
+    status, fleet = call_api(event("fleet"))
+    assert status == 200 and fleet["health"]["queue_depth"] == 0
+    status, page = call_api(event("list_dead_letters"))
+    assert (status, page) == (200, {"dead_letters": [], "next_cursor": None})
+    status, body = call_api(event("get_dead_letter"))
+    assert status == 404 and body["error"]["type"] == "not_found"
+    status, result = call_api(event("redrive_dead_letters"))
+    assert status == 200 and result["requeued"] == 0 and result["outcomes"][0]["outcome"] == "gone"
+    for name in ("fleet", "list_dead_letters", "get_dead_letter", "redrive_dead_letters"):
+        evt = event(name)
+        evt["requestContext"]["authorizer"] = {
+            "tenant": "tenant-a",
+            "role": "tenant",
+            "principalId": "tenant-a",
+        }
+        status, body = call_api(evt)
+        assert (status, body["error"]["type"]) == (403, "forbidden"), name
+
+
+@pytest.mark.usefixtures("env")
 def test_the_tenant_comes_only_from_the_authorizer_context() -> None:
     _, accepted = call_api(event("post_jobs"))
     evt = with_job("get_job", accepted["job_id"])
@@ -126,7 +147,7 @@ def authorize(evt: dict[str, Any]) -> dict[str, Any]:
 def test_the_authorizer_allows_a_known_token_and_names_its_tenant() -> None:
     policy = authorize(event("authorizer"))
     assert policy["principalId"] == "tenant-a"
-    assert policy["context"] == {"tenant": "tenant-a"}
+    assert policy["context"] == {"tenant": "tenant-a", "role": "tenant"}
     [statement] = policy["policyDocument"]["Statement"]
     assert statement["Effect"] == "Allow"
     assert statement["Resource"][0].endswith("/dev/*/*")
@@ -154,11 +175,16 @@ def test_in_aws_the_authorizer_reads_token_hashes_from_secrets_manager(
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS_SECRET_NAME", "traffic-tool/tokens")
     authorizer_tokens.reset()
     boto3.client("secretsmanager").create_secret(
-        Name="traffic-tool/tokens", SecretString=json.dumps({"tenant-z": hash_token("tok-z")})
+        Name="traffic-tool/tokens",
+        SecretString=json.dumps(
+            {"tenant-z": hash_token("tok-z"), "ops": {"hash": hash_token("tok-ops"), "role": "operator"}}
+        ),
     )
     evt = copy.deepcopy(event("authorizer"))
     evt["authorizationToken"] = "Bearer tok-z"
-    assert authorize(evt)["context"] == {"tenant": "tenant-z"}
+    assert authorize(evt)["context"] == {"tenant": "tenant-z", "role": "tenant"}
+    evt["authorizationToken"] = "Bearer tok-ops"
+    assert authorize(evt)["context"] == {"tenant": "ops", "role": "operator"}
     evt["authorizationToken"] = "Bearer tok-a"  # a local token means nothing in AWS
     assert authorize(evt)["policyDocument"]["Statement"][0]["Effect"] == "Deny"
     authorizer_tokens.reset()

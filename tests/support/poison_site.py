@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import redis
@@ -42,6 +43,9 @@ class PoisonSite:
         self.session: tuple[str, int] | None = None  # (job id, index) of the poison session
         self.kills: list[int] = []  # worker pids killed, one per poison request
         self.requests = 0
+        # a poison request that arrives before `session` is set waits up to this long for it (a test
+        # learns the job id only once it is submitted, and a worker may claim it sooner)
+        self.wait_for_session_s = 0.0
         self._lock = threading.Lock()
         site = self
 
@@ -53,6 +57,9 @@ class PoisonSite:
                 if not self.path.startswith("/poison"):
                     self.send_error(404)
                     return
+                deadline = time.monotonic() + site.wait_for_session_s
+                while site.session is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 pid = lease_holder_pid(site.r, *site.session) if site.session else None
                 with site._lock:
                     site.requests += 1

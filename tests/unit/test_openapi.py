@@ -28,12 +28,17 @@ def swagger_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
 def test_the_document_names_every_route_and_its_models() -> None:
     doc = json.loads(api_handler.app.get_openapi_json_schema(title="traffic-tool"))
     paths = doc["paths"]
-    assert set(paths) == {"/jobs", "/jobs/{job_id}", "/health"}
+    operator_paths = {"/fleet", "/dead-letters", "/dead-letters/{entry_id}", "/dead-letters/redrive"}
+    assert set(paths) == {"/jobs", "/jobs/{job_id}", "/health", *operator_paths}
     assert set(paths["/jobs"]) == {"get", "post"}
     assert set(paths["/jobs/{job_id}"]) == {"get", "delete"}
     schemas = doc["components"]["schemas"]
     for model in ("JobRequest", "SessionSpec", "JobAccepted", "JobView", "SessionResult", "HealthView"):
         assert model in schemas
+    for model in ("FleetView", "DeadLetterPage", "DeadLetter", "RedriveRequest", "RedriveResult"):
+        assert model in schemas
+    assert set(paths["/dead-letters/redrive"]) == {"post"}
+    assert "403" in paths["/fleet"]["get"]["responses"]
     assert schemas["JobRequest"]["properties"]["sessions"]["maxItems"] == 500
     post = paths["/jobs"]["post"]
     assert any(p["name"] == "idempotency-key" and p["in"] == "header" for p in post["parameters"])

@@ -31,6 +31,9 @@ def api(
     port: Annotated[int, typer.Option(help="port to listen on (127.0.0.1)")] = 8080,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     tokens: Annotated[str | None, typer.Option(help="tenant=token,… (TRAFFIC_TOOL_TOKENS)")] = None,
+    operators: Annotated[
+        str | None, typer.Option(help="names in --tokens with the operator role (TRAFFIC_TOOL_OPERATORS)")
+    ] = None,
     allow_targets: Annotated[
         str | None, typer.Option(help="CIDRs exempt from the egress guard (TRAFFIC_TOOL_ALLOW_TARGETS)")
     ] = None,
@@ -52,7 +55,9 @@ def api(
     # Request threads share the GIL: a short switch interval keeps one request's CPU work from
     # holding the others for the default 5 ms at a time (tail latency at a steady rate).
     sys.setswitchinterval(0.001)
-    settings = configure_environment(tokens=tokens, allow_targets=allow_targets, redis_url=redis_url)
+    settings = configure_environment(
+        tokens=tokens, operators=operators, allow_targets=allow_targets, redis_url=redis_url
+    )
     if not settings.token_map:
         err.print(
             "[yellow]warning:[/yellow] no tokens configured (--tokens tenant=token); every request gets 403"

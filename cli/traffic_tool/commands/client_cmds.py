@@ -13,25 +13,40 @@ from rich.console import Console
 from rich.table import Table
 
 from traffic_tool.client import ApiClient, ApiClientError
+from traffic_tool.client_state import DEFAULT_API, resolve
 from traffic_tool.render import error_notes, results_table, wait_with_progress
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 ApiUrl = Annotated[
-    str, typer.Option("--api-url", envvar="TRAFFIC_TOOL_API_URL", help="the job API's base URL")
+    str,
+    typer.Option(
+        "--api-url",
+        envvar="TRAFFIC_TOOL_API_URL",
+        help="the job API's base URL [default: what `traffic-tool dev` wrote to .state/, else "
+        f"{DEFAULT_API}]",
+        show_default=False,
+    ),
 ]
 Token = Annotated[
-    str, typer.Option("--token", envvar="TRAFFIC_TOOL_TOKEN", help="bearer token", show_default=False)
+    str,
+    typer.Option(
+        "--token",
+        envvar="TRAFFIC_TOOL_TOKEN",
+        help="bearer token [default: the local stack's, from .state/]",
+        show_default=False,
+    ),
 ]
 JobId = Annotated[str, typer.Argument(help="the job id POST /jobs returned")]
-DEFAULT_API = "http://127.0.0.1:8080"
 
 
 @contextmanager
 def api(url: str, token: str) -> Iterator[ApiClient]:
-    """A client; any API error becomes one line on stderr and exit code 1."""
-    client = ApiClient(url, token)
+    """A client (no URL or token given: the local stack's, from .state/); any API error becomes one
+    line on stderr and exit code 1."""
+    target = resolve(url, token)
+    client = ApiClient(target.api_url, target.token)
     try:
         yield client
     except ApiClientError as exc:
@@ -69,7 +84,7 @@ def submit(
         bool, typer.Option(help="show a progress bar until the job ends, then its results")
     ] = False,
     idempotency_key: Annotated[str | None, typer.Option(help="reuse to make a retried submit safe")] = None,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """Submit a job: one session per --url, or a job JSON file."""
@@ -86,7 +101,7 @@ def submit(
             out.print(accepted.job_id)
 
 
-def status(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def status(job_id: JobId, api_url: ApiUrl = "", token: Token = "") -> None:
     """A job's status and progress counts."""
     with api(api_url, token) as client:
         view = client.get(job_id)
@@ -100,7 +115,7 @@ def status(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> N
 def results(
     job_id: JobId,
     as_json: Annotated[bool, typer.Option("--json", help="print the job as JSON")] = False,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """A job's session results, as a table or JSON."""
@@ -114,7 +129,7 @@ def results(
             out.print(line, highlight=False)
 
 
-def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def cancel(job_id: JobId, api_url: ApiUrl = "", token: Token = "") -> None:
     """Cancel the sessions of a job that have not started."""
     with api(api_url, token) as client:
         view = client.cancel(job_id)
@@ -124,7 +139,7 @@ def cancel(job_id: JobId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> N
 def list_jobs(
     limit: Annotated[int, typer.Option(min=1, max=100, help="jobs per page")] = 20,
     cursor: Annotated[str | None, typer.Option(help="the cursor the previous page printed")] = None,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """The tenant's recent jobs, newest first."""

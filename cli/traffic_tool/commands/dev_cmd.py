@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
 from pathlib import Path
@@ -15,6 +16,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 Port = Annotated[int, typer.Option(help="the job API's port on 127.0.0.1")]
 Tokens = Annotated[str, typer.Option(help="tenant=token,… the API accepts")]
+Operators = Annotated[
+    str, typer.Option(help="names in --tokens whose tokens carry the operator role (/fleet, /dead-letters)")
+]
+LOCAL_OPERATOR = "local-operator"  # the operator whose fresh token dev writes to .state/client.json
 AllowTargets = Annotated[
     str,
     typer.Option(help="addresses (CIDR or ip:port) sessions may reach besides the bundled sample site"),
@@ -38,6 +43,7 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
 def dev(
     port: Port = 8080,
     tokens: Tokens = "local=local-token",
+    operators: Operators = "",
     allow_targets: AllowTargets = "",
     min_workers: MinWorkers = 1,
     max_workers: MaxWorkers = 2,
@@ -46,6 +52,7 @@ def dev(
     offline_dns: OfflineDns = True,
 ) -> None:
     """Run the whole system on this machine (Redis, moto, the API, schedules, workers) until Ctrl-C."""
+    from traffic_tool.client_state import ClientState, remove_client_state, write_client_state
     from traffic_tool.local.sample_site import FixtureSite
     from traffic_tool.local.stack import LocalStack, StackConfig
     from traffic_tool.paths import project_root
@@ -56,8 +63,11 @@ def dev(
     site = FixtureSite().start()
     # Sessions reach the sample site and what --allow-targets names; never the stack's own services.
     allowed = ",".join(filter(None, [f"127.0.0.1:{site.port}", allow_targets]))
+    operator_token = secrets.token_urlsafe(32)  # a new one per run: a stale copy opens nothing
     config = StackConfig(
-        project_root=project_root(), state_dir=state_dir.resolve(), port=port, tokens=tokens,
+        project_root=project_root(), state_dir=state_dir.resolve(), port=port,
+        tokens=f"{tokens},{LOCAL_OPERATOR}={operator_token}",
+        operators=",".join(filter(None, (operators, LOCAL_OPERATOR))),
         allow_targets=allowed, min_workers=min_workers, max_workers=max_workers, speed=speed,
         offline_dns=offline_dns,
     )  # fmt: skip
@@ -70,16 +80,18 @@ def dev(
         site.stop()
         err.print(f"[red]error:[/red] the local stack could not start: {exc}")
         raise typer.Exit(code=1) from None
-    token = tokens.split(",")[0].split("=", 1)[-1]
+    saved = write_client_state(state_dir, ClientState(stack.api_url, operator_token))
     err.print(
-        f"ready. Try: TRAFFIC_TOOL_API_URL={stack.api_url} TRAFFIC_TOOL_TOKEN={token} "
-        f"traffic-tool submit --url {site.url('/light.html')} --wait   (Ctrl-C stops everything)"
+        f"ready. In another terminal here: traffic-tool top, or traffic-tool submit --url "
+        f"{site.url('/light.html')} --wait (the API URL and the {LOCAL_OPERATOR} token are in {saved}, "
+        "mode 0600; Ctrl-C stops everything)"
     )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         err.print("stopping…")
     finally:
+        remove_client_state(state_dir)
         stack.stop()
         site.stop()
         err.print("stopped: workers, API, moto, redis-server and the sample site")

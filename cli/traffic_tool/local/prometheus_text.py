@@ -100,7 +100,7 @@ def render(snap: FleetSnapshot) -> str:
         (metric_names.SESSION_DURATION, "duration_ms", "p95 session duration over the last sessions."),
         (metric_names.QUEUE_WAIT, "queue_wait_ms", "p95 queue wait over the last sessions."),
     ):
-        p95 = t.p95(attribute)
+        p95 = snap.p95(attribute)
         if p95 is not None:
             gauge(metric, help_text, p95 / 1000, "_p95_seconds")
     return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ class StackConfig:
     state_dir: Path
     port: int = 8080
     tokens: str = "local=local-token"
+    operators: str = ""  # names in `tokens` whose tokens carry the operator role
     allow_targets: str = ""  # the sites the sessions may reach (the tests' and the demo's pick theirs)
     min_workers: int = 1
     max_workers: int = 2
@@ -63,6 +64,7 @@ class LocalStack:
         env = {
             "TRAFFIC_TOOL_REDIS_URL": self.redis.url,
             "TRAFFIC_TOOL_TOKENS": c.tokens,
+            "TRAFFIC_TOOL_OPERATORS": c.operators,
             "TRAFFIC_TOOL_ALLOW_TARGETS": c.allow_targets,
             # Never reachable from a session, whatever the allow-list says: Redis, moto, the API.
             "TRAFFIC_TOOL_INTERNAL_ENDPOINTS": ",".join(

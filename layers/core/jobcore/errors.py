@@ -66,6 +66,14 @@ class JobNotFoundError(TrafficToolError):
         self.job_id = job_id
 
 
+class DeadLetterNotFoundError(JobNotFoundError):
+    def __init__(self, entry_id: str) -> None:
+        TrafficToolError.__init__(
+            self, f"dead letter {entry_id} not found (redriven already, or never written)"
+        )
+        self.job_id = entry_id
+
+
 class AdmissionError(TrafficToolError):
     """The job was not accepted now; retrying after `retry_after_s` may succeed."""
 
@@ -104,6 +112,10 @@ class InvalidRequestError(TrafficToolError):
 
 class AuthError(TrafficToolError):
     pass
+
+
+class OperatorRequiredError(AuthError):
+    """A route for operators (the fleet, dead letters) called with a tenant's token: 403."""
 
 
 class ScalerBusyError(TrafficToolError):

@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 
@@ -21,6 +22,7 @@ from jobcore.models import SessionResult
 from jobcore.redis_conn import store_errors
 
 RECENT_MAX = 1000  # sessions kept for percentiles
+WINDOW_MINUTES = 5  # the "last minutes" counts: this many per-minute buckets, the current one partial
 
 
 def series(name: str, label: str | None = None) -> str:
@@ -38,6 +40,7 @@ class RecentSession:
 class Totals:
     counters: dict[str, float] = field(default_factory=dict)
     recent: list[RecentSession] = field(default_factory=list)
+    last_minutes: dict[str, float] = field(default_factory=dict)  # counters' increments, WINDOW_MINUTES
 
     def get(self, name: str, label: str | None = None) -> float:
         return self.counters.get(series(name, label), 0.0)
@@ -63,6 +66,14 @@ def percentile(values: list[float], pct: float) -> float | None:
     return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
+def _add(pipe: redis.client.Pipeline, field_name: str, amount: int, now: float) -> None:
+    """A counter's increment: to its running total, and to this minute's bucket."""
+    bucket = keys.telemetry_minute(int(now // 60))
+    pipe.hincrby(keys.TELEMETRY, field_name, amount)
+    pipe.hincrby(bucket, field_name, amount)
+    pipe.expire(bucket, (WINDOW_MINUTES + 1) * 60)
+
+
 class FleetTotals:
     def __init__(self, client: redis.Redis) -> None:
         self.r = client
@@ -72,9 +83,10 @@ class FleetTotals:
         timings = result.timings_ms
         with store_errors():
             pipe = self.r.pipeline(transaction=False)
-            pipe.hincrby(keys.TELEMETRY, metric_names.SESSIONS_OK if ok else metric_names.SESSIONS_FAILED, 1)
+            now = time.time()
+            _add(pipe, metric_names.SESSIONS_OK if ok else metric_names.SESSIONS_FAILED, 1, now)
             if not ok and result.error is not None:
-                pipe.hincrby(keys.TELEMETRY, series(metric_names.SESSIONS_FAILED, result.error.type.value), 1)
+                _add(pipe, series(metric_names.SESSIONS_FAILED, result.error.type.value), 1, now)
             # the sum of bytes: divided by sessions ended it is the bandwidth per session
             pipe.hincrby(keys.TELEMETRY, metric_names.BYTES_PER_SESSION, result.bytes_in)
             recent = f"{timings.total or 0} {timings.queue_wait or 0} {result.bytes_in}"
@@ -84,7 +96,9 @@ class FleetTotals:
 
     def count(self, name: str, amount: int = 1, label: str | None = None) -> None:
         with store_errors():
-            self.r.hincrby(keys.TELEMETRY, series(name, label), amount)
+            pipe = self.r.pipeline(transaction=False)
+            _add(pipe, series(name, label), amount, time.time())
+            pipe.execute()
 
     def set_gauge(self, name: str, value: float) -> None:
         with store_errors():
@@ -93,14 +107,33 @@ class FleetTotals:
     def read(self) -> Totals:
         with store_errors():
             pipe = self.r.pipeline(transaction=False)
-            pipe.hgetall(keys.TELEMETRY)
-            pipe.lrange(keys.RECENT_SESSIONS, 0, -1)
-            raw, recent_raw = pipe.execute()
-        recent = []
-        for line in recent_raw:
-            duration, wait, size = (int(part) for part in line.split())
-            recent.append(RecentSession(duration, wait, size))
-        return Totals({k: float(v) for k, v in raw.items()}, recent)
+            queue_totals_reads(pipe)
+            replies = pipe.execute()
+        return totals_from(replies)
+
+
+TOTALS_READS = 2 + WINDOW_MINUTES  # replies queue_totals_reads adds, for totals_from
+
+
+def queue_totals_reads(pipe: redis.client.Pipeline, now: float | None = None) -> None:
+    pipe.hgetall(keys.TELEMETRY)
+    pipe.lrange(keys.RECENT_SESSIONS, 0, -1)
+    minute = int((time.time() if now is None else now) // 60)
+    for back in range(WINDOW_MINUTES):
+        pipe.hgetall(keys.telemetry_minute(minute - back))
+
+
+def totals_from(replies: list[Any]) -> Totals:
+    raw, recent_raw, *buckets = replies[:TOTALS_READS]
+    last_minutes: dict[str, float] = {}
+    for bucket in buckets:
+        for name, value in bucket.items():
+            last_minutes[name] = last_minutes.get(name, 0.0) + float(value)
+    recent = []
+    for line in recent_raw:
+        duration, wait, size = (int(part) for part in line.split())
+        recent.append(RecentSession(duration, wait, size))
+    return Totals({k: float(v) for k, v in raw.items()}, recent, last_minutes)
 
 
 class CountBuffer:
@@ -125,8 +158,9 @@ class CountBuffer:
         try:
             with store_errors():
                 pipe = totals.r.pipeline(transaction=False)
+                now = time.time()
                 for field_name, value in batch.items():
-                    pipe.hincrby(keys.TELEMETRY, field_name, value)
+                    _add(pipe, field_name, value, now)
                 pipe.execute()
         except Exception:
             with self._lock:  # keep the counts for the next flush

@@ -46,7 +46,8 @@ TENANT_RUNNING: Final = PREFIX + "tenant-running"  # hash: tenant -> sessions ru
 
 
 def job(job_id: str) -> str:
-    """Hash: job meta, counters, and per session s:<i> status, e:<i> entry id, a:<i> attempts."""
+    """Hash: job meta, counters, and per session s:<i> status, e:<i> entry id, a:<i> attempts,
+    h:<i> history notes (JSON list, written by a redrive)."""
     return f"{PREFIX}job:{job_id}"
 
 
@@ -90,3 +91,9 @@ SCALER_LOCK: Final = PREFIX + "scaler-lock"  # one scaler decision at a time
 # Observability (issue 5): what `traffic-tool top` and the local /metrics read besides the job plane.
 TELEMETRY: Final = PREFIX + "telemetry"  # hash: running totals and gauges, field = metric name[:label]
 RECENT_SESSIONS: Final = PREFIX + "recent-sessions"  # list, newest first: "duration_ms queue_wait_ms bytes"
+
+
+def telemetry_minute(minute: int) -> str:
+    """Hash: the counters' increments in one minute (epoch minute), kept a few minutes: GET /fleet's
+    "last minutes" figures."""
+    return f"{PREFIX}telemetry:m:{minute}"

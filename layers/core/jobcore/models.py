@@ -223,6 +223,12 @@ class TlsInfo(BaseModel):
     days_left: int  # whole days from the page load to valid_to; negative once expired
 
 
+class HistoryNote(BaseModel):
+    at: datetime
+    event: str = Field(description="what happened to the session, e.g. redriven (out of the dead letters)")
+    note: str
+
+
 class SessionResult(BaseModel):
     index: int
     url: str
@@ -240,6 +246,10 @@ class SessionResult(BaseModel):
     screenshot_url: str | None = None
     attempts: int = 0
     tls: TlsInfo | None = None  # HTTPS main documents only
+    history: list[HistoryNote] = Field(
+        default_factory=list,
+        description="earlier runs of this session (a redrive notes the result it replaced)",
+    )
 
 
 class Progress(BaseModel):

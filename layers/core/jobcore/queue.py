@@ -336,7 +336,8 @@ class JobQueue:
     def heartbeat(self, worker_id: str, active: int, capacity: int, ttl_s: float | None = None) -> None:
         """Announce a live worker with its load; it counts as live until `ttl_s` from now."""
         ttl = ttl_s if ttl_s is not None else max(self.settings.lease_s, 10)
-        beat = json.dumps({"active": active, "capacity": capacity, "expires": time.time() + ttl})
+        now = time.time()
+        beat = json.dumps({"active": active, "capacity": capacity, "at": now, "expires": now + ttl})
         with store_errors():
             self.r.hset(keys.WORKERS, worker_id, beat)
 

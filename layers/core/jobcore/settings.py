@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # auth: local stack only (`tenant=token,…`); in AWS the tokens secret holds SHA-256 hashes
     tokens: str = ""
     tokens_secret_name: str = ""
+    operators: str = Field(
+        default="", description="local stack only: names in `tokens` whose tokens carry the operator role"
+    )
     tokens_cache_s: int = 300
 
     # egress policy: addresses (CIDR, optionally :port) exempt from the policy (empty in production)
@@ -195,6 +198,10 @@ class Settings(BaseSettings):
     @cached_property
     def token_map(self) -> dict[str, str]:
         return parse_tokens(self.tokens)
+
+    @cached_property
+    def operator_names(self) -> frozenset[str]:
+        return frozenset(n.strip() for n in self.operators.split(",") if n.strip())
 
     @property
     def lease_ms(self) -> int:

@@ -15,6 +15,7 @@ from jobcore.constants import PRIORITY_ORDER, JobStatus, Priority, SessionStatus
 from jobcore.errors import InvalidRequestError, JobNotFoundError
 from jobcore.models import (
     HealthView,
+    HistoryNote,
     JobList,
     JobSummary,
     JobView,
@@ -112,6 +113,10 @@ class JobStore:
                     attempts=int(meta.get(f"a:{i}", 0)),
                 )
             )
+        for session in sessions:
+            notes = meta.get(f"h:{session.index}")  # a redrive's note (jobcore.dead_letters)
+            if notes:
+                session.history = [HistoryNote.model_validate(n) for n in json.loads(notes)]
         return JobView(**_summary(job_id, meta), started_at=_ts(meta.get("started_at")), sessions=sessions)
 
     def list_jobs(self, tenant: str, cursor: str | None = None, limit: int = 20) -> JobList:
@@ -145,27 +150,40 @@ class JobStore:
         """Fleet-wide figures from one pipelined round trip (the oldest waiting session's age included)."""
         with store_errors():
             pipe = self.r.pipeline(transaction=False)
-            pipe.hgetall(keys.STATS)
-            pipe.hgetall(keys.WORKERS)
-            pipe.xlen(keys.DEAD_LETTER)
-            pipe.time()
-            self._oldest(keys=list(keys.ROTAS), args=[keys.PREFIX, keys.GROUP, *PRIORITY_ORDER], client=pipe)
-            stats, workers_raw, dead, (now_s, now_us), oldest = pipe.execute()
-        workers = parse_workers(workers_raw, time.time())
-        depth = {p.value: max(0, int(stats.get(f"backlog:{p.value}", 0))) for p in PRIORITY_ORDER}
-        capacity = sum(int(w.get("capacity", 0)) for w in workers.values())
-        backlog = sum(depth.values())
-        status = "degraded" if backlog > 0 and not workers else "ok"
-        # Entry ids start with Redis's clock at XADD (enqueue or re-queue): the age needs no field.
-        stamps = [int(ms) for ms in oldest if int(ms) > 0]
-        now_ms = int(now_s) * 1000 + int(now_us) // 1000
-        return HealthView(
-            status=status,
-            queue_depth=backlog,
-            queue_depth_by_priority=PriorityDepth(**depth),
-            running_sessions=max(0, int(stats.get("running", 0))),
-            workers=len(workers),
-            capacity=capacity,
-            dead_letters=int(dead),
-            oldest_queued_age_s=max(0, now_ms - min(stamps)) / 1000 if stamps else 0.0,
-        )
+            self.queue_health_reads(pipe)
+            replies = pipe.execute()
+        return health_from(replies)
+
+    def queue_health_reads(self, pipe: redis.client.Pipeline) -> None:
+        """Queue /health's reads on `pipe` (HEALTH_READS replies, for health_from): the fleet view adds
+        its own reads to the same round trip."""
+        pipe.hgetall(keys.STATS)
+        pipe.hgetall(keys.WORKERS)
+        pipe.xlen(keys.DEAD_LETTER)
+        pipe.time()
+        self._oldest(keys=list(keys.ROTAS), args=[keys.PREFIX, keys.GROUP, *PRIORITY_ORDER], client=pipe)
+
+
+HEALTH_READS = 5  # replies queue_health_reads adds: stats, workers, dead letters, server time, oldest
+
+
+def health_from(replies: list[Any]) -> HealthView:
+    stats, workers_raw, dead, (now_s, now_us), oldest = replies[:HEALTH_READS]
+    workers = parse_workers(workers_raw, time.time())
+    depth = {p.value: max(0, int(stats.get(f"backlog:{p.value}", 0))) for p in PRIORITY_ORDER}
+    capacity = sum(int(w.get("capacity", 0)) for w in workers.values())
+    backlog = sum(depth.values())
+    status = "degraded" if backlog > 0 and not workers else "ok"
+    # Entry ids start with Redis's clock at XADD (enqueue or re-queue): the age needs no field.
+    stamps = [int(ms) for ms in oldest if int(ms) > 0]
+    now_ms = int(now_s) * 1000 + int(now_us) // 1000
+    return HealthView(
+        status=status,
+        queue_depth=backlog,
+        queue_depth_by_priority=PriorityDepth(**depth),
+        running_sessions=max(0, int(stats.get("running", 0))),
+        workers=len(workers),
+        capacity=capacity,
+        dead_letters=int(dead),
+        oldest_queued_age_s=max(0, now_ms - min(stamps)) / 1000 if stamps else 0.0,
+    )
