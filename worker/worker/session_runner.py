@@ -234,7 +234,7 @@ class SessionRunner:
             )
         await self._observe(page, response, state)
         error = (
-            await self._refused_response(response, state)
+            self._refused_response(response, state)
             or self._check_status(response, state)
             or check_tls(spec.expect.tls, state.tls)
         )
@@ -277,11 +277,11 @@ class SessionRunner:
         refusal = state.egress.last_refusal()
         return None if refusal is None else from_type(refusal.error_type, refusal.reason)
 
-    async def _refused_response(self, response: Response | None, state: _State) -> ErrorInfo | None:
+    def _refused_response(self, response: Response | None, state: _State) -> ErrorInfo | None:
         """The main document is the proxy's own refusal page (plain HTTP): report it, not an HTTP error."""
         if response is None or state.egress is None:
             return None
-        kind = await response.header_value(EGRESS_HEADER)
+        kind = response.headers.get(EGRESS_HEADER.lower())  # no round trip: the header is the proxy's own
         if kind is None:
             return None
         refusal = state.egress.last_refusal()
