@@ -40,7 +40,8 @@ class Resolver:
         """Every address of `host` (an ASCII name), or HostUnresolvableError."""
         name = host.rstrip(".").lower()
         if self.servers:
-            return _answers(name, self._dns(dns.resolver.Resolver(configure=False)))
+            # The API's sync path; the DNS client is written once, async (the worker's path).
+            return asyncio.run(self.aresolve(name))
         if self.offline and not _is_localhost(name):
             raise _unresolvable(name)
         return _getaddrinfo(name)
@@ -48,13 +49,13 @@ class Resolver:
     async def aresolve(self, host: str) -> list[IPAddress]:
         name = host.rstrip(".").lower()
         if self.servers:
-            resolver = self._dns(dns.asyncresolver.Resolver(configure=False))
-            return await _aanswers(name, resolver)
+            return await _aanswers(name, self._dns())
         if self.offline and not _is_localhost(name):
             raise _unresolvable(name)
         return await asyncio.to_thread(_getaddrinfo, name)
 
-    def _dns[R: dns.resolver.BaseResolver](self, resolver: R) -> R:
+    def _dns(self) -> dns.asyncresolver.Resolver:
+        resolver = dns.asyncresolver.Resolver(configure=False)
         resolver.nameservers = [s.rsplit(":", 1)[0] if s.count(":") == 1 else s for s in self.servers]
         ports = {s.rsplit(":", 1)[1] for s in self.servers if s.count(":") == 1}
         if ports:
@@ -94,21 +95,6 @@ def _getaddrinfo(name: str) -> list[IPAddress]:
     if not seen:
         raise _unresolvable(name)
     return seen
-
-
-def _answers(name: str, resolver: dns.resolver.Resolver) -> list[IPAddress]:
-    found: list[IPAddress] = []
-    for rdtype in ("A", "AAAA"):
-        try:
-            answer = resolver.resolve(name, rdtype)
-        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer, dns.resolver.NoNameservers):
-            continue
-        except dns.exception.DNSException as exc:
-            raise _unresolvable(name) from exc
-        found.extend(ipaddress.ip_address(r.to_text()) for r in answer)
-    if not found:
-        raise _unresolvable(name)
-    return found
 
 
 async def _aanswers(name: str, resolver: dns.asyncresolver.Resolver) -> list[IPAddress]:
