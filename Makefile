@@ -71,6 +71,10 @@ bench-worker: $(STAMP) ## browser sessions/min, KB/session, memory per session
 bench-load: $(STAMP) ## the local stack under 1,000 sessions from 10 tenants (--workers, --sessions)
 	$(OFFLINE) $(PY) scripts/bench_load.py $(ARGS)
 
+.PHONY: capacity
+capacity: $(STAMP) ## the seed's scenarios on paper: defaults, cheapest fleet shape, docs/capacity/ plot (≈3 min)
+	$(VENV)/bin/traffic-tool capacity --plot docs/capacity/spike.png --summary docs/capacity/capacity.json
+
 .PHONY: bench
 bench: bench-api bench-worker bench-load ## every benchmark
 

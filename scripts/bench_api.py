@@ -28,6 +28,7 @@ from jobcore.models import JobRequest, SessionResult  # noqa: E402
 from jobcore.queue import JobQueue  # noqa: E402
 from jobcore.redis_conn import connect  # noqa: E402
 from jobcore.settings import Settings  # noqa: E402
+from traffic_tool.capacity.measured import Figure, default_path, write_figures  # noqa: E402
 from traffic_tool.local.redis_process import RedisServer, free_port  # noqa: E402
 
 BODY = {"sessions": [{"url": "http://127.0.0.1:9/bench"}], "labels": {"bench": "api"}}
@@ -109,11 +110,21 @@ def submit_latency(url: str, rate: float, seconds: float, processes: int) -> Non
     )
 
 
-def queue_throughput(redis_url: str, sessions: int) -> None:
+def redis_busy(client: object) -> tuple[float, int]:
+    """(CPU-seconds of Redis's main thread, commands processed): what one primary spends per session."""
+    info = client.info()  # type: ignore[attr-defined]
+    cpu = info.get("used_cpu_user_main_thread", info["used_cpu_user"]) + info.get(
+        "used_cpu_sys_main_thread", info["used_cpu_sys"]
+    )
+    return float(cpu), int(info["total_commands_processed"])
+
+
+def queue_throughput(redis_url: str, sessions: int, figures: Path | None) -> None:
     """One process, no browser: enqueue → claim → fenced result write → ack."""
     settings = Settings(redis_url=redis_url, max_backlog=10**7, tenant_quota=10**7)
     client = connect(settings)
     queue = JobQueue(client, settings)
+    cpu0, commands0 = redis_busy(client)
     per_job = 500
     request = JobRequest.model_validate({"sessions": [{"url": "http://127.0.0.1:9/q"}] * per_job})
     result = SessionResult(index=0, url="http://127.0.0.1:9/q", status=SessionStatus.OK, http_status=200)
@@ -129,12 +140,38 @@ def queue_throughput(redis_url: str, sessions: int) -> None:
         for lease in leases:
             done += queue.complete(lease, result)
     finished = time.perf_counter()
+    cpu1, commands1 = redis_busy(client)
+    us_per_session = (cpu1 - cpu0) * 1e6 / max(1, done)
+    commands = (commands1 - commands0 - 2) / max(1, done)  # less the two INFO calls
     print(f"queue path, one process, {done} sessions:")
     print(f"  enqueue {sessions / (enqueued - began):,.0f} sessions/s")
     print(
         f"  claim + fenced write + ack {done / (finished - enqueued):,.0f} sessions/s;"
         f" end to end {done / (finished - began):,.0f} sessions/s   (target >= 2,000)"
     )
+    print(
+        f"  Redis main thread {us_per_session:.0f} µs and {commands:.1f} commands per session: one primary "
+        f"saturates near {1e6 / max(us_per_session, 1e-9):,.0f} sessions/s (the simulator's ceiling)"
+    )
+    if figures is not None:
+        source = f"make bench-api ({time.strftime('%Y-%m-%d')}): queue path, {done} sessions, one client"
+        write_figures(
+            {
+                "redis_us_per_session": Figure(
+                    round(us_per_session, 1),
+                    "us",
+                    "measured",
+                    source + "; Redis main-thread CPU per session end to end",
+                ),
+                "redis_ops_per_session": Figure(
+                    round(commands, 2),
+                    "commands",
+                    "measured",
+                    source + "; commands Redis runs per session, Lua scripts' inner calls included",
+                ),
+            },
+            figures,
+        )
 
 
 def main() -> None:
@@ -143,14 +180,19 @@ def main() -> None:
     )
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--processes", default="1,2", help="API process counts to measure, comma-separated")
+    parser.add_argument(
+        "--processes", default="1,2", help="API process counts to measure, comma-separated (0: none)"
+    )
     parser.add_argument("--sessions", type=int, default=20_000)
+    parser.add_argument(
+        "--figures", type=Path, default=default_path(), help="measured-figures JSON to update"
+    )
     args = parser.parse_args()
     server = RedisServer()
     server.appendfsync = "everysec"  # as ElastiCache runs; WAIT covers durability there
     server.start()
     try:
-        for processes in (int(n) for n in args.processes.split(",")):
+        for processes in (int(n) for n in args.processes.split(",") if int(n) > 0):
             proc, url = start_api(server.url, processes)
             try:
                 submit_latency(url, args.rate, args.seconds, processes)
@@ -158,7 +200,7 @@ def main() -> None:
                 proc.terminate()
                 proc.wait(timeout=10)
             connect(Settings(redis_url=server.url)).flushall()
-        queue_throughput(server.url, args.sessions)
+        queue_throughput(server.url, args.sessions, args.figures)
     finally:
         server.cleanup()
 

@@ -43,26 +43,21 @@ from jobcore.settings import Settings  # noqa: E402
 from jobcore.store import JobStore  # noqa: E402
 from tests.support.tls_sites import TestPki, TlsSite  # noqa: E402
 from tests.support.worker_process import WorkerProcess, chrome_owned_by  # noqa: E402
+from traffic_tool.capacity.measured import Figure, default_path, write_figures  # noqa: E402
 from traffic_tool.local.redis_process import RedisServer  # noqa: E402
 from traffic_tool.local.sample_site import FixtureSite  # noqa: E402
 from worker.browser_pool import launch_args  # noqa: E402
+from worker.cpu_share import tree_cpu_s  # noqa: E402
 
 TENANT = "bench"
 MAX_WAIT_S = 600.0
 
 
 def tree_cpu(pid: int) -> float:
-    total = 0.0
     try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        return tree_cpu_s(psutil.Process(pid))
     except psutil.Error:
         return 0.0
-    for proc in procs:
-        with contextlib.suppress(psutil.Error):
-            t = proc.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
-    return total
 
 
 def machine_busy_s() -> float:
@@ -208,6 +203,10 @@ def run(args: argparse.Namespace) -> None:
     client = connect(settings)
     queue, store = JobQueue(client, settings), JobStore(client)
     logs = Path(tempfile.mkdtemp(prefix="bench-worker-"))
+    measured: dict[
+        str, Figure
+    ] = {}  # what the capacity simulator reads (docs/capacity/measured-figures.json)
+    source = f"make bench-worker ({time.strftime('%Y-%m-%d')}, {psutil.cpu_count()} CPUs)"
     try:
         # ---- light page: throughput and CPU -------------------------------------------------
         worker = WorkerProcess(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
@@ -236,6 +235,27 @@ def run(args: argparse.Namespace) -> None:
                 f"CPU-s/session, whole machine ({tls.cpu_per_session - light.cpu_per_session:+.3f} beside "
                 f"HTTP: the handshake's cost, client and server); ok={tls.ok} analytics_detected="
                 f"{tls.detected}" + (f"; failures {dict(tls.errors)}" if tls.errors else "")
+            )
+
+        durations = [s.timings_ms.total / 1000 for v in views for s in v.sessions if s.timings_ms.total]
+        measured["cpu_s_per_session"] = Figure(
+            round(busy / args.light, 3),
+            "CPU-s",
+            "measured",
+            f"{source}: light page, whole machine, {args.sessions} concurrent",
+        )
+        measured["light_sessions_per_min"] = Figure(
+            round(args.light / elapsed * 60),
+            "sessions/min per task",
+            "measured",
+            f"{source}: light page, {args.sessions} concurrent",
+        )
+        if durations:
+            measured["light_session_s"] = Figure(
+                round(statistics.median(durations), 3),
+                "s",
+                "measured",
+                f"{source}: light page, median session duration",
             )
 
         # ---- the floor: the same page through Playwright alone ----------------------------------
@@ -268,6 +288,9 @@ def run(args: argparse.Namespace) -> None:
             f"heavy page: {statistics.mean(kb):.0f} KB/session mean (max {max(kb):.0f}) with default guards, "
             f"beacon detected in {beacon}/{len(sessions)}; unguarded {raw:.0f} KB/session"
         )
+        measured["kb_per_session"] = Figure(
+            round(statistics.mean(kb)), "KB", "measured", f"{source}: heavy page with the default guards"
+        )
         worker.stop()
 
         # ---- memory at 8 concurrent -----------------------------------------------------------
@@ -287,7 +310,16 @@ def run(args: argparse.Namespace) -> None:
         wait_done(store, jobs, on_tick=sample)
         print(f"memory: peak PSS of all Chromium processes {peak[0] / 2**20:.0f} MB ({peak[1]} processes) "
               f"at 8 concurrent sessions -> {peak[0] / 2**20 / 8:.0f} MB per concurrent session")  # fmt: skip
+        measured["mb_per_concurrent_session"] = Figure(
+            round(peak[0] / 2**20 / 8),
+            "MB",
+            "measured",
+            f"{source}: peak PSS of all Chromium at 8 concurrent",
+        )
         worker.stop()
+        if args.figures is not None:
+            write_figures(measured, args.figures)
+            print(f"figures for the capacity simulator: {args.figures}")
     finally:
         site.stop()
         tls_site.stop()
@@ -305,6 +337,9 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=48)
     parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions for the light run")
     parser.add_argument("--browsers", type=int, default=2)
+    parser.add_argument(
+        "--figures", type=Path, default=default_path(), help="measured-figures JSON to update"
+    )
     args = parser.parse_args()
     args.light, args.https = min(args.light, 5000), min(args.https, 5000)
     run(args)

@@ -13,11 +13,13 @@ except ImportError:  # pragma: no cover
 
 from traffic_tool.commands import (
     api_cmd,
+    capacity_cmd,
     client_cmds,
     demo_cmd,
     dev_cmd,
     dlq_cmd,
     scale_cmd,
+    simulate_cmd,
     token_cmd,
     top_cmd,
     worker_cmd,
@@ -41,6 +43,8 @@ app.command(name="cancel")(client_cmds.cancel)
 app.command(name="list")(client_cmds.list_jobs)
 app.command(name="scale")(scale_cmd.scale)
 app.command(name="top")(top_cmd.top)
+app.command(name="simulate")(simulate_cmd.simulate_cmd)
+app.command(name="capacity")(capacity_cmd.capacity)
 app.command(name="token")(token_cmd.token)
 app.add_typer(dlq_cmd.app, name="dlq")
 

@@ -70,6 +70,15 @@ def _cert(session: SessionResult) -> str:
     return f"[{colour}]{days}d[/]"
 
 
+def cost_line(view: JobView) -> str | None:
+    """The job's cost ledger: what its sessions used and the estimate under the price file."""
+    c = view.cost
+    if c is None:
+        return None
+    return (f"cost: {c.cpu_s:.2f} CPU-s, {c.wall_s:.1f} s of sessions, {c.bytes / 1024:.1f} KB, "
+            f"estimated ${c.usd:.6f}")  # fmt: skip
+
+
 def error_notes(view: JobView) -> list[str]:
     """One line per failed session: what went wrong, in words."""
     return [f"#{s.index} {s.error.type}: {s.error.message}" for s in view.sessions if s.error is not None]

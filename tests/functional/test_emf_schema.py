@@ -24,7 +24,7 @@ import scaler_handler
 from jobcore import metric_names
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType
-from jobcore.models import ErrorInfo, SessionResult, Timings
+from jobcore.models import ErrorInfo, SessionCost, SessionResult, Timings
 from tests.support.redis_server import RedisServer
 from traffic_tool.local.lambda_runtime import LocalContext
 from worker.session_metrics import SessionMetrics
@@ -91,8 +91,9 @@ def emit_everything() -> None:
         status=SessionStatus.OK,
         bytes_in=120_000,
         timings_ms=Timings(total=900, queue_wait=40),
+        cost=SessionCost(cpu_s=0.3, wall_s=0.9, bytes=120_000, usd=1.2e-5),
     )
-    worker.ended(ok)
+    worker.ended(ok, "tenant-a")
     for error in (ErrorType.NAVIGATION_TIMEOUT, ErrorType.PROXY_AUTH_FAILED):
         failed = ok.model_copy(
             update={

@@ -22,8 +22,10 @@ from jobcore.models import SessionResult
 from jobcore.queue import JobQueue, Lease
 from jobcore.settings import Settings
 from worker.browser_pool import BrowserPool
+from worker.cpu_share import CpuShare
 from worker.log_setup import bind_job
 from worker.protection import ScaleInProtection
+from worker.result_cost import with_cost
 from worker.session_metrics import FLUSH_INTERVAL_S, SessionMetrics
 from worker.session_runner import SessionRunner, SessionTask
 from worker.watchdog import run_guarded
@@ -88,6 +90,7 @@ class WorkerLoop:
         self.reaped = 0
         self.metrics = SessionMetrics()
         self.totals = FleetTotals(queue.r)
+        self.cpu = CpuShare()
         self._slot_freed = asyncio.Event()
         self._backoff = Backoff(settings.claim_poll_s, BACKOFF_CAP_S)
 
@@ -158,8 +161,10 @@ class WorkerLoop:
         task = SessionTask(
             lease.spec, lease.tenant, lease.job_id, lease.index, lease.attempt, lease.enqueued_ms
         )
+        self.cpu.begin(lease.entry_id)
         try:
             result = await run_guarded(self.pool, self.runner, task, self.settings.session_grace_s)
+            result = with_cost(result, self.cpu.end(lease.entry_id), self.settings)
             if not item.lost and not item.handing_back:
                 item.completing = True
                 await self._complete(item, result)
@@ -168,6 +173,7 @@ class WorkerLoop:
         except Exception:
             log.exception("session %s/%d: worker error; left for recovery", lease.job_id, lease.index)
         finally:
+            self.cpu.end(lease.entry_id)  # a session that did not finish leaves the sharing too
             self.inflight.pop(lease.entry_id, None)
             self._slot_freed.set()
 
@@ -192,7 +198,7 @@ class WorkerLoop:
                 await asyncio.sleep(delay)
         if written:
             self.completed += 1
-            self.metrics.ended(result)
+            self.metrics.ended(result, lease.tenant)
             err = result.error.type.value if result.error else "-"
             log.info(
                 "session %s/%d %s error=%s bytes=%d total_ms=%s attempt=%d",

@@ -7,7 +7,7 @@ failures by error type go out as one blob per type at the same moments. Called o
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -23,13 +23,14 @@ class SessionMetrics:
     def __init__(self) -> None:
         self._metrics = emf.new_metrics()
         self._failed: Counter[str] = Counter()
+        self._cost_by_tenant: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
         self._ended = 0
 
     def started(self, count: int) -> None:
         if count:
             self._metrics.add_metric(name=metric_names.SESSIONS_STARTED, unit=MetricUnit.Count, value=count)
 
-    def ended(self, result: SessionResult) -> None:
+    def ended(self, result: SessionResult, tenant: str | None = None) -> None:
         if result.status is SessionStatus.OK:
             self._metrics.add_metric(name=metric_names.SESSIONS_OK, unit=MetricUnit.Count, value=1)
         else:
@@ -47,6 +48,15 @@ class SessionMetrics:
             self._metrics.add_metric(
                 name=metric_names.QUEUE_WAIT, unit=MetricUnit.Milliseconds, value=timings.queue_wait
             )
+        if result.cost is not None:
+            self._metrics.add_metric(
+                name=metric_names.SESSION_COST, unit=MetricUnit.NoUnit, value=result.cost.usd
+            )
+            self._metrics.add_metric(
+                name=metric_names.SESSION_CPU, unit=MetricUnit.Seconds, value=result.cost.cpu_s
+            )
+            if tenant is not None:
+                self._cost_by_tenant[tenant].append((result.cost.usd, result.cost.cpu_s))
         self._ended += 1
         if self._ended >= BATCH:
             self.flush()
@@ -63,4 +73,10 @@ class SessionMetrics:
         for error_type, count in sorted(failed.items()):
             with emf.dimensioned(metric_names.ERROR_TYPE_DIMENSION, error_type) as by_type:
                 by_type.add_metric(name=metric_names.SESSIONS_FAILED, unit=MetricUnit.Count, value=count)
+        costs, self._cost_by_tenant = self._cost_by_tenant, defaultdict(list)
+        for tenant, values in sorted(costs.items()):  # every session's value: Average and Sum stay right
+            with emf.dimensioned(metric_names.TENANT_DIMENSION, tenant) as by_tenant:
+                for usd, cpu_s in values:
+                    by_tenant.add_metric(name=metric_names.SESSION_COST, unit=MetricUnit.NoUnit, value=usd)
+                    by_tenant.add_metric(name=metric_names.SESSION_CPU, unit=MetricUnit.Seconds, value=cpu_s)
         self._ended = 0

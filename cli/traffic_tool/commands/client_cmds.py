@@ -14,7 +14,7 @@ from rich.table import Table
 
 from traffic_tool.client import ApiClient, ApiClientError
 from traffic_tool.client_state import DEFAULT_API, resolve
-from traffic_tool.render import error_notes, results_table, wait_with_progress
+from traffic_tool.render import cost_line, error_notes, results_table, wait_with_progress
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -125,6 +125,8 @@ def results(
         print(view.model_dump_json(indent=2))
     else:
         out.print(results_table(view))
+        if (cost := cost_line(view)) is not None:
+            out.print(cost, highlight=False)
         for line in error_notes(view):
             out.print(line, highlight=False)
 

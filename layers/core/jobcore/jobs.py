@@ -35,6 +35,7 @@ from jobcore.idempotency_store import IdempotencyStore
 from jobcore.models import HealthView, JobAccepted, JobList, JobRequest, JobView
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import as_store_error
+from jobcore.session_cost import job_cost
 from jobcore.settings import Settings
 from jobcore.store import ArchiveReader, JobStore
 from jobcore.urlguard import (
@@ -162,7 +163,8 @@ class JobService:
     # ---- read and cancel ----------------------------------------------------------------------
 
     def get(self, tenant: str, job_id: str) -> JobView:
-        return self._linked(self.store.get(tenant, job_id))
+        view = self.store.get(tenant, job_id)
+        return self._linked(view.model_copy(update={"cost": job_cost(view.sessions)}))
 
     def _linked(self, view: JobView) -> JobView:
         """Screenshots are stored as s3:// keys; a reader gets a short-lived link instead."""

@@ -16,6 +16,7 @@ SERVICE: Final = "traffic-tool"
 PRIORITY_DIMENSION: Final = "Priority"  # high | normal | low
 ERROR_TYPE_DIMENSION: Final = "ErrorType"  # jobcore.errors.ErrorType values
 STATUS_CLASS_DIMENSION: Final = "StatusClass"  # 2xx | 4xx | 5xx
+TENANT_DIMENSION: Final = "Tenant"  # the cost ledger's figures per tenant
 
 # Fleet gauges: the scaler publishes them every minute from one Redis read (the same figures as /health).
 ACTIVE_SESSIONS: Final = "ActiveSessions"
@@ -34,6 +35,8 @@ BYTES_PER_SESSION: Final = "BytesPerSession"
 SESSION_DURATION: Final = "SessionDuration"  # milliseconds
 QUEUE_WAIT: Final = "QueueWait"  # milliseconds from enqueue to the session's start
 ZOMBIES_REAPED: Final = "ZombieProcessesReaped"
+SESSION_COST: Final = "SessionCostUsd"  # estimated, per session: the total, and per Tenant
+SESSION_CPU: Final = "SessionCpuSeconds"  # the session's share of the worker's CPU: the total, and per Tenant
 
 # The reaper
 SESSIONS_REQUEUED: Final = "SessionsRequeued"
@@ -51,6 +54,8 @@ DIMENSION_SETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     QUEUE_DEPTH: ((), (PRIORITY_DIMENSION,)),
     SESSIONS_FAILED: ((), (ERROR_TYPE_DIMENSION,)),
     API_REQUESTS: ((STATUS_CLASS_DIMENSION,),),
+    SESSION_COST: ((), (TENANT_DIMENSION,)),
+    SESSION_CPU: ((), (TENANT_DIMENSION,)),
 }
 
 

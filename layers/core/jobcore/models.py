@@ -229,6 +229,15 @@ class HistoryNote(BaseModel):
     note: str
 
 
+class SessionCost(BaseModel):
+    """What a session used and its estimated cost under the price file (`jobcore.session_cost`)."""
+
+    cpu_s: float = Field(default=0.0, description="CPU-seconds: its share of the worker's process tree")
+    wall_s: float = 0.0
+    bytes: int = 0
+    usd: float = 0.0
+
+
 class SessionResult(BaseModel):
     index: int
     url: str
@@ -250,6 +259,7 @@ class SessionResult(BaseModel):
         default_factory=list,
         description="earlier runs of this session (a redrive notes the result it replaced)",
     )
+    cost: SessionCost | None = None
 
 
 class Progress(BaseModel):
@@ -280,6 +290,7 @@ class JobSummary(BaseModel):
 class JobView(JobSummary):
     started_at: datetime | None = None
     sessions: list[SessionResult]
+    cost: SessionCost | None = Field(default=None, description="the sessions' costs summed")
 
 
 class JobList(BaseModel):

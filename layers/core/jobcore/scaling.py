@@ -83,7 +83,9 @@ def decide(current: int, load: FleetLoad, state: ScalerState, policy: ScalingPol
         return result(
             desired, "backlog", ScalerState(idle_periods=0, last_out_at=now, last_in_at=state.last_in_at)
         )
-    if needed < current and utilisation < policy.idle_utilisation:
+    # Never in while sessions wait unclaimed (tasks still starting, or a burst between two runs): a
+    # period with a backlog is not idle, however low the utilisation.
+    if needed < current and load.backlog == 0 and utilisation < policy.idle_utilisation:
         idle = state.idle_periods + 1
         if idle < policy.idle_periods_to_scale_in:
             return result(

@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     chromium_path: str = "/usr/lib/chromium/chromium-headless-shell"
     chromium_headful_path: str = "/usr/bin/chromium"
     sessions_per_worker: int = Field(default=4, ge=1, le=64)
+    worker_cpu_units: int = Field(default=2048, ge=256, description="the task's WorkerCpu (cost ledger)")
+    worker_memory_mb: int = Field(default=4096, ge=512, description="the task's WorkerMemory (cost ledger)")
     headful: bool = False
     offline_dns: bool = Field(
         default=False, description="tests and the local stack only: Chromium resolves nothing but loopback"
