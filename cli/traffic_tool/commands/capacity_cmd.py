@@ -17,7 +17,6 @@ from traffic_tool.capacity.plot import plot_run
 from traffic_tool.capacity.runner import Workload, simulate
 from traffic_tool.capacity.scenarios import (
     COST_TARGET_USD,
-    DEFAULTS,
     P95_WAIT_TARGET_S,
     SCENARIOS,
     SEED,
@@ -25,6 +24,7 @@ from traffic_tool.capacity.scenarios import (
     Shape,
     answer,
     meets,
+    template_defaults,
 )
 from traffic_tool.capacity.sim_records import FleetConfig
 from traffic_tool.capacity.workload import Durations
@@ -59,7 +59,7 @@ def capacity(
         f"Targets: p95 queue wait <= {P95_WAIT_TARGET_S:g} s, cost <= ${COST_TARGET_USD} per session; "
         f"{SESSION_S:g} s lognormal sessions, seed {SEED}, Fargate, prices of jobcore/prices.json."
     )
-    print(f"Stack defaults: {DEFAULTS.label()}.\n")
+    print(f"Stack defaults (template.yaml): {template_defaults().label()}.\n")
     print("| scenario | stack defaults | cheapest shape that meets both | its figures |")
     print("|---|---|---|---|")
     for v in verdicts:
@@ -69,12 +69,12 @@ def capacity(
     print()
     print(f"One shape for all four (least summed cost per session): {overall.label() if overall else 'none'}")
     if plot is not None:
-        shape = overall or DEFAULTS
+        shape = overall or template_defaults()
         _plot_spike(shape, base, model, prices, measured, plot)
         print(f"plot: {plot}")
     if summary is not None:
         out = {
-            "defaults": DEFAULTS.__dict__,
+            "defaults": template_defaults().__dict__,
             "recommended": overall.__dict__ if overall else None,
             "scenarios": [
                 {
