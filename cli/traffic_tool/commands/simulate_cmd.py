@@ -14,6 +14,7 @@ from traffic_tool.capacity.fleet_cost import CostModel
 from traffic_tool.capacity.measured import load_figures
 from traffic_tool.capacity.plot import plot_run
 from traffic_tool.capacity.runner import Workload, simulate
+from traffic_tool.capacity.scenarios import template_defaults
 from traffic_tool.capacity.sim_records import FleetConfig
 from traffic_tool.capacity.workload import PROFILES, Durations, Profile, WorkloadError
 
@@ -45,12 +46,20 @@ def simulate_cmd(
     duration_dist: Annotated[
         str, typer.Option(help="exponential|lognormal|fixed, or a CSV of durations (s)")
     ] = "exponential",
-    sessions_per_task: Annotated[int, typer.Option(min=1, max=256, help="concurrent sessions per task")] = 4,
+    sessions_per_task: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="concurrent sessions per task [default: the template's]"),
+    ] = None,
     fixed_tasks: Annotated[
         int | None, typer.Option(min=1, help="a fixed fleet of C tasks, no scaling")
     ] = None,
-    min_tasks: Annotated[int, typer.Option(min=0, help="the scaler's minimum (the on-demand baseline)")] = 2,
-    max_tasks: Annotated[int, typer.Option(min=1, help="the scaler's maximum")] = 10,
+    min_tasks: Annotated[
+        int | None,
+        typer.Option(min=0, help="the scaler's minimum, the on-demand baseline [default: the template's]"),
+    ] = None,
+    max_tasks: Annotated[
+        int | None, typer.Option(min=1, help="the scaler's maximum [default: the template's]")
+    ] = None,
     minutes: Annotated[float, typer.Option(min=1, max=7 * 24 * 60, help="simulated time")] = 60.0,
     seed: Annotated[int, typer.Option(help="the same seed gives the same run")] = 1,
     warmup_min: Annotated[
@@ -64,8 +73,11 @@ def simulate_cmd(
         float | None, typer.Option(help="task start-up delay (default: the mode's figure)")
     ] = None,
     spot_share: Annotated[
-        float, typer.Option(min=0, max=1, help="share of tasks above the baseline on Spot")
-    ] = 0.75,
+        float | None,
+        typer.Option(
+            min=0, max=1, help="share of tasks above the baseline on Spot [default: the template's]"
+        ),
+    ] = None,
     spot_rate: Annotated[
         float | None, typer.Option(min=0, help="Spot interruptions per Spot task-hour")
     ] = None,
@@ -95,6 +107,11 @@ def simulate_cmd(
         raise _fail(f"--capacity-mode must be fargate or ec2, not {capacity_mode!r}")
     if baseline_pricing not in ("discounted", "on-demand"):
         raise _fail(f"--baseline-pricing must be discounted or on-demand, not {baseline_pricing!r}")
+    stack = template_defaults()  # the stack's defaults are template.yaml's, never restated
+    sessions_per_task = stack.sessions_per_task if sessions_per_task is None else sessions_per_task
+    min_tasks = stack.baseline if min_tasks is None else min_tasks
+    max_tasks = stack.max_tasks if max_tasks is None else max_tasks
+    spot_share = stack.spot_share if spot_share is None else spot_share
     if fixed_tasks is None and min_tasks > max_tasks:
         raise _fail(f"--min-tasks ({min_tasks}) must not exceed --max-tasks ({max_tasks})")
     try:
