@@ -17,6 +17,7 @@ from jobcore.prices import default_prices
 from jobcore.queue import JobQueue
 from jobcore.session_cost import TaskShape, session_cost
 from jobcore.settings import Settings
+from traffic_tool.render import cost_line
 from worker.cpu_share import CpuShare
 from worker.result_cost import with_cost
 from worker.session_metrics import SessionMetrics
@@ -82,6 +83,7 @@ def test_get_job_sums_the_sessions_costs(r: redis.Redis, settings: Settings) -> 
     assert view.cost.usd > 0
     assert sum(1 for s in view.sessions if s.cost is None) == 1
     assert json.loads(view.model_dump_json())["cost"]["usd"] == pytest.approx(view.cost.usd)
+    assert (cost_line(view) or "").startswith("cost: 0.75 CPU-s, 4.0 s of sessions, 97.7 KB, estimated $")
 
 
 def test_the_worker_publishes_cost_and_cpu_per_tenant(capsys: pytest.CaptureFixture[str]) -> None:
