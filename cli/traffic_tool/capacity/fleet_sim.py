@@ -31,7 +31,7 @@ from traffic_tool.capacity.workload import Durations
 
 _MARGIN_S = 2.0  # the worker keeps this much of the stop timeout for handing back (worker.loop)
 
-# event kinds, in the order they are handled when they fall on the same instant
+# event kinds (events at the same instant run in the order they were scheduled)
 _FINISH, _READY, _NOTICE, _KILL, _ARRIVAL, _SCALER, _SAMPLE = range(7)
 
 
