@@ -128,28 +128,19 @@ def test_simulate_prints_one_json_object_with_the_contracted_keys_and_is_reprodu
     assert first.output == second.output
 
 
-def test_simulate_with_a_fixed_fleet_and_a_durations_csv(tmp_path: Path) -> None:
+def test_simulate_with_a_fixed_fleet_and_a_durations_csv_writes_its_plot_and_summary(tmp_path: Path) -> None:
     csv = tmp_path / "durations.csv"
     csv.write_text("duration_s\n1.0\n2.0\n3.0\n")
-    result = CliRunner().invoke(
-        app,
-        [
-            "simulate",
-            "--arrivals-per-min",
-            "30",
-            "--duration-dist",
-            str(csv),
-            "--fixed-tasks",
-            "2",
-            "--minutes",
-            "10",
-            "--json",
-        ],
-    )
+    plot, summary = tmp_path / "run.png", tmp_path / "run.json"
+    args = ["simulate", "--arrivals-per-min", "30", "--duration-dist", str(csv), "--fixed-tasks", "2",
+            "--minutes", "10", "--plot", str(plot), "--summary", str(summary), "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["tasks"]["peak"] == 2
     assert 1.0 <= report["latency_s"]["mean"] <= 3.5
+    assert json.loads(summary.read_text()) == report
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_bad_input_is_refused_naming_the_option() -> None:
