@@ -203,9 +203,7 @@ def run(args: argparse.Namespace) -> None:
     client = connect(settings)
     queue, store = JobQueue(client, settings), JobStore(client)
     logs = Path(tempfile.mkdtemp(prefix="bench-worker-"))
-    measured: dict[
-        str, Figure
-    ] = {}  # what the capacity simulator reads (docs/capacity/measured-figures.json)
+    measured: dict[str, Figure] = {}  # for the capacity simulator (docs/capacity/measured-figures.json)
     source = f"make bench-worker ({time.strftime('%Y-%m-%d')}, {psutil.cpu_count()} CPUs)"
     try:
         # ---- light page: throughput and CPU -------------------------------------------------
@@ -237,26 +235,15 @@ def run(args: argparse.Namespace) -> None:
                 f"{tls.detected}" + (f"; failures {dict(tls.errors)}" if tls.errors else "")
             )
 
-        durations = [s.timings_ms.total / 1000 for v in views for s in v.sessions if s.timings_ms.total]
         measured["cpu_s_per_session"] = Figure(
-            round(busy / args.light, 3),
+            round(light.cpu_per_session, 3),
             "CPU-s",
             "measured",
             f"{source}: light page, whole machine, {args.sessions} concurrent",
         )
         measured["light_sessions_per_min"] = Figure(
-            round(args.light / elapsed * 60),
-            "sessions/min per task",
-            "measured",
-            f"{source}: light page, {args.sessions} concurrent",
+            round(light.per_min), "sessions/min per task", "measured", f"{source}: light page"
         )
-        if durations:
-            measured["light_session_s"] = Figure(
-                round(statistics.median(durations), 3),
-                "s",
-                "measured",
-                f"{source}: light page, median session duration",
-            )
 
         # ---- the floor: the same page through Playwright alone ----------------------------------
         if args.floor:

@@ -40,5 +40,5 @@ def test_each_result_carries_its_cost_ledger(
         assert cost is not None
         assert 0.005 < cost.cpu_s < 5.0, cost
         assert cost.wall_s == pytest.approx((session.timings_ms.total or 0) / 1000, abs=0.002)
-        assert cost.bytes == session.bytes_in
+        assert cost.bytes == session.bytes_in + session.bytes_out
         assert cost.usd > 0

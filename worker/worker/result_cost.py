@@ -13,5 +13,6 @@ def with_cost(result: SessionResult, cpu_s: float, settings: Settings) -> Sessio
         settings.worker_cpu_units / 1024, settings.worker_memory_mb / 1024, settings.sessions_per_worker
     )
     wall_s = (result.timings_ms.total or 0) / 1000
-    cost = session_cost(cpu_s, wall_s, result.bytes_in, default_prices(), task)
+    nbytes = result.bytes_in + result.bytes_out  # the NAT gateway charges both directions
+    cost = session_cost(cpu_s, wall_s, nbytes, default_prices(), task)
     return result.model_copy(update={"cost": cost})
