@@ -16,6 +16,7 @@ import uuid
 import redis
 from playwright.async_api import async_playwright
 
+from jobcore.artifact_budget import ArtifactBudget
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
 from jobcore.settings import Settings
@@ -90,7 +91,8 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await egress.start()
             pool = BrowserPool(playwright, settings, env=env, launch_proxy=egress.launch_proxy_url)
             await pool.start()
-            runner = SessionRunner(settings, egress, store)
+            budget = ArtifactBudget(client, settings.job_ttl_s)
+            runner = SessionRunner(settings, egress, store, budget)
             worker = WorkerLoop(settings, queue, pool, runner, worker_id)
             mode = "headful" if settings.headful else "headless"
             log.info(

@@ -19,12 +19,22 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
 from jobcore.masking import mask_text, mask_url
-from jobcore.models import ErrorInfo, SessionResult, SessionSpec, Timings, TlsInfo
+from jobcore.artifact_budget import ArtifactBudget
+from jobcore.models import (
+    ArtifactRef,
+    ErrorInfo,
+    FailureContext,
+    SessionResult,
+    SessionSpec,
+    Timings,
+    TlsInfo,
+)
 from jobcore.resolver import HostUnresolvableError
 from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
 from jobcore.urlguard import Target, parse_proxy_server, parse_target
 from worker import steps
+from worker.artifacts import ArtifactRecorder
 from worker.egress_proxy import EgressProxy, EgressSession
 from worker.error_mapping import classify, from_type, net_error_code
 from worker.guards import SessionGuards
@@ -96,6 +106,9 @@ class _State:
     tls: TlsInfo | None = None
     main_page: Page | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    recorder: ArtifactRecorder | None = None
+    artifacts: list[ArtifactRef] = field(default_factory=list)
+    failure: FailureContext | None = None
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -107,10 +120,17 @@ class _State:
 
 
 class SessionRunner:
-    def __init__(self, settings: Settings, egress: EgressProxy, screenshots: ScreenshotStore | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        egress: EgressProxy,
+        screenshots: ScreenshotStore | None,
+        budget: ArtifactBudget | None = None,
+    ) -> None:
         self.settings = settings
         self.egress = egress
         self.screenshots = screenshots
+        self.budget = budget  # the per-job cap on artifact bytes
         self.user_agent: str | None = None
 
     async def precheck(self, spec: SessionSpec, egress: EgressSession | None = None) -> ErrorInfo | None:
@@ -169,14 +189,30 @@ class SessionRunner:
         try:
             error = await self.precheck(spec, egress)
             if error is None:
-                context = await browser.new_context(**self.context_options(spec, egress))
+                recorder = state.recorder = ArtifactRecorder(
+                    spec, (task.tenant, task.job_id, task.index), self.screenshots, self.budget
+                )
+                context = await browser.new_context(
+                    **self.context_options(spec, egress), **recorder.context_options()
+                )
                 opened.append(context)
+                await recorder.start(context)
                 error = await self._race(context, state)
         except Exception as exc:
             error = classify(exc, secrets=state.secrets)
+        except BaseException:
+            if state.recorder is not None:  # cancelled (watchdog, lost lease): no HAR or trace left on disk
+                state.recorder.cleanup()
+            raise
         finally:
             egress.close()  # also when cancelled: no connection of this session outlives it
         state.timings.total = int((time.monotonic() - started) * 1000)
+        if state.recorder is not None:  # evidence before the caller closes the context, timeouts included
+            state.artifacts = await state.recorder.finish(
+                error is not None, self.settings.session_grace_s * 0.6
+            )
+            if error is not None:
+                state.failure = state.recorder.failure(error.type is ErrorType.STEP_FAILED)
         return self._result(state, error)
 
     def failed_result(self, task: SessionTask, error: ErrorInfo, elapsed_s: float) -> SessionResult:
@@ -213,6 +249,8 @@ class SessionRunner:
         context.on("page", lambda p: self._on_new_page(p, state))
         page = await context.new_page()
         state.main_page = page
+        if state.recorder is not None:
+            state.recorder.watch(page)
         page.on("console", lambda m: self._on_console(m, state))
         page.on("pageerror", lambda e: self._add_console(state, f"uncaught: {e}"))
         page.on("dialog", lambda d: self._on_dialog(d, state))
@@ -241,6 +279,8 @@ class SessionRunner:
         if error is not None:
             return error
         for number, step in enumerate(spec.steps, start=1):
+            if state.recorder is not None:
+                state.recorder.step(number, step.action)
             try:
                 await steps.perform(page, step, state.remaining_ms())
             except Exception as exc:
@@ -394,6 +434,8 @@ class SessionRunner:
             screenshot_url=state.screenshot_url,
             attempts=task.attempt,
             tls=state.tls,
+            failure=state.failure,
+            artifacts=state.artifacts,
         )
 
 

@@ -70,6 +70,11 @@ def job_keys(job_id: str) -> tuple[str, str, str, str]:
     return job(job_id), results(job_id), specs(job_id), secrets(job_id)
 
 
+def artifact_bytes(job_id: str) -> str:
+    """Integer: artifact bytes a job has stored so far (its per-job cap)."""
+    return f"{PREFIX}artbytes:{job_id}"
+
+
 def tenant_jobs(tenant: str) -> str:
     """Sorted set: the tenant's job ids by creation time."""
     return f"{PREFIX}tenant:{check_tenant(tenant)}:jobs"

@@ -35,3 +35,9 @@ DEFAULT_PAGE_SIZE: Final = 20
 # What a session should cost (the seed's resource guards), and where the bandwidth alarm fires.
 BANDWIDTH_TARGET_BYTES: Final = 300 * 1024
 BANDWIDTH_ALARM_BYTES: Final = 350 * 1024
+# Evidence of a session (SessionSpec.artifacts): past a cap the artifact is skipped and the result says so.
+MAX_ARTIFACT_BYTES_PER_SESSION: Final = 20 * 1024 * 1024
+MAX_ARTIFACT_BYTES_PER_JOB: Final = 500 * 1024 * 1024
+MAX_CONSOLE_LINES: Final = 500
+MAX_CONSOLE_LINE_CHARS: Final = 2000
+MAX_DOM_BYTES: Final = 2 * 1024 * 1024

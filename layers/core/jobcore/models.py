@@ -158,6 +158,27 @@ class Viewport(_Input):
     height: Annotated[int, Field(ge=limits.MIN_VIEWPORT_SIDE, le=limits.MAX_VIEWPORT_SIDE)] = 720
 
 
+ArtifactMode = Literal["never", "on_failure", "always"]
+ArtifactName = Literal["screenshot", "har", "trace", "console", "dom"]
+
+
+class ArtifactOptions(_Input):
+    """What evidence a session keeps. "on_failure" records from the start, uploads only on failure."""
+
+    screenshot: ArtifactMode = "on_failure"
+    har: ArtifactMode = "never"
+    trace: ArtifactMode = "never"
+    console: ArtifactMode = "on_failure"
+    dom: ArtifactMode = "never"
+
+    def wanted(self, name: ArtifactName, failed: bool) -> bool:
+        mode: ArtifactMode = getattr(self, name)
+        return mode == "always" or (mode == "on_failure" and failed)
+
+    def recording(self, name: ArtifactName) -> bool:
+        return bool(getattr(self, name) != "never")
+
+
 class SessionSpec(_Input):
     url: HttpUrlText
     steps: Annotated[list[Step], Field(max_length=limits.MAX_STEPS_PER_SESSION)] = Field(default_factory=list)
@@ -174,6 +195,7 @@ class SessionSpec(_Input):
     expect: Expect = Field(default_factory=Expect)
     screenshot: bool = False
     viewport: Viewport = Field(default_factory=Viewport)
+    artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
     locale: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
 
     @field_validator("url")
@@ -238,6 +260,28 @@ class SessionCost(BaseModel):
     usd: float = 0.0
 
 
+class ArtifactRef(BaseModel):
+    """One stored artifact: `url` is s3:// in the stored result, a short-lived HTTPS link when read."""
+
+    name: ArtifactName
+    url: str | None = None
+    bytes: int = 0
+    content_type: str = "application/octet-stream"
+    skipped: str | None = Field(
+        default=None, description="why it was not stored (a cap, no bucket, an error)"
+    )
+
+
+class FailureContext(BaseModel):
+    """Where a failed session stood when it failed: usually enough to say why from the row alone."""
+
+    step_index: int | None = None
+    step_action: str | None = None
+    last_url: str | None = None
+    last_http_status: int | None = None
+    last_console_error: str | None = None
+
+
 class SessionResult(BaseModel):
     index: int
     url: str
@@ -260,6 +304,8 @@ class SessionResult(BaseModel):
         description="earlier runs of this session (a redrive notes the result it replaced)",
     )
     cost: SessionCost | None = None
+    failure: FailureContext | None = None
+    artifacts: list[ArtifactRef] = Field(default_factory=list)
 
 
 class Progress(BaseModel):

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # API
     enable_swagger: bool = False
 
+    artifact_url_expiry_s: int = Field(
+        default=900, ge=60, le=7 * 24 * 3600, description="life of the presigned links to artifacts"
+    )
+
     # clients (CLI)
     api_url: str = "http://127.0.0.1:8080"
     token: str = ""
