@@ -100,6 +100,18 @@ class ApiClient:
     def redrive(self, body: dict[str, Any]) -> RedriveResult:
         return RedriveResult.model_validate(self._call("POST", "/dead-letters/redrive", json=body))
 
+    def download(self, url: str) -> bytes:
+        """An artifact behind a presigned link. Never with our bearer token: the link is its own grant."""
+        try:
+            reply = httpx.get(url, timeout=self.http.timeout, follow_redirects=False)
+        except httpx.TransportError as exc:
+            raise ApiClientError(f"cannot download {url.split('?', maxsplit=1)[0]}: {exc}") from None
+        if reply.status_code != 200:
+            raise ApiClientError(
+                f"download of {url.split('?', maxsplit=1)[0]} answered HTTP {reply.status_code}"
+            )
+        return reply.content
+
     def health(self) -> HealthView:
         try:
             reply = self.http.get("/health")

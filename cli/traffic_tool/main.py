@@ -18,6 +18,7 @@ from traffic_tool.commands import (
     demo_cmd,
     dev_cmd,
     dlq_cmd,
+    evidence_cmds,
     scale_cmd,
     simulate_cmd,
     token_cmd,
@@ -41,6 +42,8 @@ app.command(name="status")(client_cmds.status)
 app.command(name="results")(client_cmds.results)
 app.command(name="cancel")(client_cmds.cancel)
 app.command(name="list")(client_cmds.list_jobs)
+app.command(name="report")(evidence_cmds.report)
+app.command(name="artifacts")(evidence_cmds.artifacts)
 app.command(name="scale")(scale_cmd.scale)
 app.command(name="top")(top_cmd.top)
 app.command(name="simulate")(simulate_cmd.simulate_cmd)

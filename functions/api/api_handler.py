@@ -8,6 +8,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
+import api_artifacts
+from api_tenant import tenant_of
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -19,7 +21,7 @@ import api_service
 import operator_routes
 from api_errors import documented, proxy_error, register_error_handlers
 from jobcore import emf, limits, metric_names
-from jobcore.errors import JobNotFoundError, StoreUnavailableError
+from jobcore.errors import StoreUnavailableError
 from jobcore.fleet_totals import CountBuffer
 from jobcore.json_nesting import nests_deeper_than
 from jobcore.log_masking import masking_logger
@@ -30,6 +32,7 @@ tracer = Tracer()
 app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
 app.include_router(operator_routes.router)  # /fleet, /dead-letters: operator tokens only
+app.include_router(api_artifacts.router)
 if api_service.settings().enable_swagger:
     app.enable_swagger(path="/swagger", title="traffic-tool job API")
 
@@ -100,11 +103,7 @@ _READ_ERRORS = (400, *_AUTH_ERRORS, 404, 503)
 
 
 def tenant() -> str:
-    """Only the authorizer's context names the tenant; nothing the client sends can."""
-    value = app.current_event.request_context.authorizer.get_context().get("tenant")
-    if not value:
-        raise JobNotFoundError("?")  # no tenant means no jobs; never fall back to a header
-    return str(value)
+    return tenant_of(app.current_event)
 
 
 @app.post(

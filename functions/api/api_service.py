@@ -18,10 +18,20 @@ def settings() -> Settings:
 
 
 @cache
+def archive() -> S3ArchiveStore | None:
+    """The results bucket: archived jobs, and the screenshots and artifacts the API links to."""
+    return S3ArchiveStore(settings().bucket) if settings().bucket else None
+
+
+def presign(s3_url: str) -> str:
+    store = archive()
+    return store.presign(s3_url, settings().artifact_url_expiry_s) if store is not None else s3_url
+
+
+@cache
 def service() -> JobService:
-    archive = S3ArchiveStore(settings().bucket) if settings().bucket else None
-    presign = archive.presign if archive is not None else None
-    return JobService(connect(settings()), settings(), archive=archive, presign=presign)
+    linker = presign if archive() is not None else None
+    return JobService(connect(settings()), settings(), archive=archive(), presign=linker)
 
 
 @cache
@@ -39,6 +49,7 @@ def totals() -> FleetTotals:
 def reset() -> None:
     """Forget the cached settings and service (the local adapter and tests change the environment)."""
     settings.cache_clear()
+    archive.cache_clear()
     service.cache_clear()
     health_store.cache_clear()
     totals.cache_clear()

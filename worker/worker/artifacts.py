@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -22,8 +23,8 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 from typing import Any, Final
+from urllib.parse import unquote, urlsplit
 
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, Response
 
@@ -73,10 +74,8 @@ def mask_zip(raw: bytes, secrets: list[str]) -> bytes:
     with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             body = src.read(info)
-            try:
+            with contextlib.suppress(UnicodeDecodeError):  # binary entries pass as they are
                 body = mask_text(body.decode("utf-8"), secrets).encode()
-            except UnicodeDecodeError:
-                pass
             dst.writestr(info.filename, body)
     return out.getvalue()
 

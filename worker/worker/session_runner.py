@@ -16,6 +16,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Response
 
+from jobcore.artifact_budget import ArtifactBudget
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
 from jobcore.masking import mask_text, mask_url

@@ -14,7 +14,9 @@ from rich.table import Table
 
 from traffic_tool.client import ApiClient, ApiClientError
 from traffic_tool.client_state import DEFAULT_API, resolve
-from traffic_tool.render import cost_line, error_notes, results_table, wait_with_progress
+from traffic_tool.evidence import write_report
+from traffic_tool.junit import junit_xml
+from traffic_tool.render import ENDED, cost_line, error_notes, results_table, wait_with_progress
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -42,16 +44,16 @@ JobId = Annotated[str, typer.Argument(help="the job id POST /jobs returned")]
 
 
 @contextmanager
-def api(url: str, token: str) -> Iterator[ApiClient]:
+def api(url: str, token: str, error_code: int = 1) -> Iterator[ApiClient]:
     """A client (no URL or token given: the local stack's, from .state/); any API error becomes one
-    line on stderr and exit code 1."""
+    line on stderr and exit code `error_code`."""
     target = resolve(url, token)
     client = ApiClient(target.api_url, target.token)
     try:
         yield client
     except ApiClientError as exc:
         err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=1) from None
+        raise typer.Exit(code=error_code) from None
     finally:
         client.close()
 
@@ -81,24 +83,45 @@ def submit(
         bool, typer.Option(help="fail sessions where no analytics tag fires")
     ] = False,
     wait: Annotated[
-        bool, typer.Option(help="show a progress bar until the job ends, then its results")
+        bool,
+        typer.Option(
+            help="show a progress bar until the job ends, then its results; exit 0 when every session "
+            "is ok, 1 when any is not, 2 on usage or API errors (a CI gate)"
+        ),
     ] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="with --wait: write JUnit XML, one case per session")
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="with --wait: write the job's HTML report")
+    ] = None,
+    wait_timeout: Annotated[float, typer.Option(min=1, help="seconds --wait waits for the job")] = 600,
     idempotency_key: Annotated[str | None, typer.Option(help="reuse to make a retried submit safe")] = None,
     api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """Submit a job: one session per --url, or a job JSON file."""
     body = _job_body(url, job_file, priority, expect_analytics)
-    with api(api_url, token) as client:
+    wait = wait or junit is not None or report is not None
+    with api(api_url, token, error_code=2) as client:
         accepted = client.submit(body, idempotency_key)
         err.print(f"job {accepted.job_id} queued with {accepted.sessions} sessions")
-        if wait:
-            view = wait_with_progress(lambda: client.get(accepted.job_id), err)
-            out.print(results_table(view))
-            for line in error_notes(view):
-                out.print(line, highlight=False)
-        else:
+        if not wait:
             out.print(accepted.job_id)
+            return
+        view = wait_with_progress(lambda: client.get(accepted.job_id), err, timeout_s=wait_timeout)
+        out.print(results_table(view))
+        for line in error_notes(view):
+            out.print(line, highlight=False)
+        if junit is not None:
+            junit.write_text(junit_xml(view), encoding="utf-8")
+        if report is not None:
+            write_report(client, view, report)
+    if view.status not in ENDED:
+        err.print(f"[red]error:[/red] job {view.job_id} did not end within {wait_timeout:g} s")
+        raise typer.Exit(code=2)
+    if any(s.status != "ok" for s in view.sessions):
+        raise typer.Exit(code=1)
 
 
 def status(job_id: JobId, api_url: ApiUrl = "", token: Token = "") -> None:

@@ -80,6 +80,14 @@ class S3ArchiveStore:
         )
         return url
 
+    def read_object(self, s3_url: str) -> bytes:
+        """The bytes of an s3://bucket/key object of this bucket (a screenshot for the job's report)."""
+        bucket, _, key = s3_url.removeprefix("s3://").partition("/")
+        if bucket != self.bucket:
+            raise ValueError(f"{s3_url} is not in the results bucket")
+        body: bytes = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        return body
+
     def write(self, tenant: str, view: JobView) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 

@@ -167,17 +167,28 @@ class JobService:
         return self._linked(view.model_copy(update={"cost": job_cost(view.sessions)}))
 
     def _linked(self, view: JobView) -> JobView:
-        """Screenshots are stored as s3:// keys; a reader gets a short-lived link instead."""
-        if self.presign is None or not any(s.screenshot_url for s in view.sessions):
+        """Screenshots and artifacts are stored as s3:// keys; a reader gets short-lived links instead."""
+        if self.presign is None or not any(s.screenshot_url or s.artifacts for s in view.sessions):
             return view
         presign = self.presign
+
+        def link(url: str | None) -> str | None:
+            return presign(url) if url and url.startswith("s3://") else url
+
         sessions = [
-            s.model_copy(update={"screenshot_url": presign(s.screenshot_url)})
-            if s.screenshot_url and s.screenshot_url.startswith("s3://")
-            else s
+            s.model_copy(
+                update={
+                    "screenshot_url": link(s.screenshot_url),
+                    "artifacts": [a.model_copy(update={"url": link(a.url)}) for a in s.artifacts],
+                }
+            )
             for s in view.sessions
         ]
         return view.model_copy(update={"sessions": sessions})
+
+    def stored(self, tenant: str, job_id: str) -> JobView:
+        """The job as stored (artifact URLs still s3://), for the API's redirect and report."""
+        return self.store.get(tenant, job_id)
 
     def list(self, tenant: str, cursor: str | None, limit: int) -> JobList:
         return self.store.list_jobs(tenant, cursor, limit)

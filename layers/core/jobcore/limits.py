@@ -41,3 +41,5 @@ MAX_ARTIFACT_BYTES_PER_JOB: Final = 500 * 1024 * 1024
 MAX_CONSOLE_LINES: Final = 500
 MAX_CONSOLE_LINE_CHARS: Final = 2000
 MAX_DOM_BYTES: Final = 2 * 1024 * 1024
+# The API's report embeds failed sessions' screenshots up to this many bytes (a Lambda answer is ≤ 6 MB).
+MAX_REPORT_EMBEDDED_BYTES: Final = 3 * 1024 * 1024
