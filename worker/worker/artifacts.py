@@ -100,6 +100,7 @@ class ArtifactRecorder:
         self.step_index: int | None = None
         self.step_action: str | None = None
         self.page: Page | None = None
+        self.title: str | None = None
         self.context: BrowserContext | None = None
         self.tracing = False
         self.stored = 0
@@ -155,6 +156,7 @@ class ArtifactRecorder:
             step_index=self.step_index if failed_step else None,
             step_action=self.step_action if failed_step else None,
             last_url=mask_url(url) if url and url != "about:blank" else None,
+            title=self.title,
             last_http_status=self.last_http_status,
             last_console_error=self.last_console_error,
         )
@@ -165,6 +167,10 @@ class ArtifactRecorder:
         deadline = time.monotonic() + budget_s
         wanted = [n for n in ORDER if self.options.wanted(n, failed)]
         bodies: dict[ArtifactName, bytes | str] = {}
+        if failed and self.page is not None:
+            with contextlib.suppress(Exception):  # a hung page has no title to give
+                title = await asyncio.wait_for(self.page.title(), min(1.0, budget_s / 4))
+                self.title = mask_text(title[:300], self.secrets) or None
         try:
             for name in ORDER:
                 left = max(0.1, deadline - time.monotonic())

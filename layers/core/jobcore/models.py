@@ -278,6 +278,7 @@ class FailureContext(BaseModel):
     step_index: int | None = None
     step_action: str | None = None
     last_url: str | None = None
+    title: str | None = None
     last_http_status: int | None = None
     last_console_error: str | None = None
 

@@ -141,7 +141,7 @@ def _evidence(s: SessionResult, screenshots: Mapping[int, bytes], link: Artifact
     f = s.failure
     if f is not None:
         facts = [("step", f"{f.step_index} ({f.step_action})" if f.step_index is not None else None),
-                 ("last URL", f.last_url), ("last HTTP status", f.last_http_status),
+                 ("page title", f.title), ("last URL", f.last_url), ("last HTTP status", f.last_http_status),
                  ("last console error", f.last_console_error)]  # fmt: skip
         parts.append("<ul>" + "".join(f"<li>{k}: {esc(v)}</li>" for k, v in facts if v is not None) + "</ul>")
     png = screenshots.get(s.index)
