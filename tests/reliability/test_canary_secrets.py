@@ -1,5 +1,6 @@
 """Item 7: canary secrets never surface: 0 occurrences in logs, results, EMF output and archives.
 
+Every session also keeps every artifact (screenshot, HAR, trace, console, DOM), all searched too.
 The whole local stack (API, schedules at 3600x speed, a worker, moto for S3) runs as a process with
 every log at DEBUG and EMF on (tests/support/stack_runner.py). A job carries a canary proxy password
 (used by a real proxy on loopback), a wrong canary proxy password (the proxy_auth_failed path) and a
@@ -10,13 +11,16 @@ and the archived gzip JSON in S3 are searched for every canary.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import io
 import os
 import re
 import signal
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,7 +43,13 @@ WRONG_PASSWORD = f"canary-wrong-{RUN}"
 URL_PASSWORD = f"canary-url-{RUN}"
 TOKEN = f"canary-token-{RUN}"
 BAD_TOKEN = f"canary-badtoken-{RUN}"
-CANARIES = (PROXY_PASSWORD, WRONG_PASSWORD, URL_PASSWORD, TOKEN, BAD_TOKEN)
+# the Basic-auth forms in which a proxy or a URL's credentials travel (a HAR or a trace could hold them)
+BASIC_FORMS = tuple(
+    base64.b64encode(f"{user}:{secret}".encode()).decode()
+    for user, secret in (("user", PROXY_PASSWORD), ("user", WRONG_PASSWORD), ("someone", URL_PASSWORD))
+)
+CANARIES = (PROXY_PASSWORD, WRONG_PASSWORD, URL_PASSWORD, TOKEN, BAD_TOKEN, *BASIC_FORMS)
+EVERY_ARTIFACT = {name: "always" for name in ("screenshot", "har", "trace", "console", "dom")}
 
 
 @pytest.fixture
@@ -50,6 +60,14 @@ def proxy_server() -> Iterator[str]:
 
 def hits(text: str) -> dict[str, int]:
     return {c: text.count(c) for c in CANARIES if c in text}
+
+
+def artifact_text(body: bytes) -> str:
+    """An artifact as searchable text: every entry of a zip (the trace), else the bytes themselves."""
+    if body[:2] == b"PK":
+        with zipfile.ZipFile(io.BytesIO(body)) as z:
+            return "".join(z.read(name).decode("utf-8", "replace") for name in z.namelist())
+    return body.decode("utf-8", "replace")
 
 
 def test_canary_secrets_never_surface(site: FixtureSite, proxy_server: str, tmp_path: Path) -> None:
@@ -79,6 +97,8 @@ def test_canary_secrets_never_surface(site: FixtureSite, proxy_server: str, tmp_
                                                 "password": WRONG_PASSWORD}},
             {"url": light.replace("http://", f"http://someone:{URL_PASSWORD}@") + "?inline"},
         ]}  # fmt: skip
+        for session in body["sessions"]:
+            session["artifacts"] = EVERY_ARTIFACT
         refused = httpx.post(f"{api}/jobs", json=body, headers={"Authorization": f"Bearer {BAD_TOKEN}"})
         assert refused.status_code in (401, 403)  # an unknown token never reaches the API
         accepted = httpx.post(f"{api}/jobs", json=body, headers=headers, timeout=30)
@@ -93,11 +113,16 @@ def test_canary_secrets_never_surface(site: FixtureSite, proxy_server: str, tmp_
 
         def archived() -> list[str]:
             found = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-            return [o["Key"] for o in found if job in o["Key"]]
+            return [o["Key"] for o in found if job in o["Key"] and o["Key"].startswith("archive/")]
 
         wait_until(lambda: bool(archived()), 90, interval=1.0, what="the archive in S3")
         archives = "".join(
             gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read()).decode() for k in archived()
+        )
+        stored = s3.list_objects_v2(Bucket=bucket, Prefix=f"artifacts/tenant-c/{job}/").get("Contents", [])
+        artifact_keys = [o["Key"] for o in stored]
+        artifacts = "".join(
+            artifact_text(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in artifact_keys
         )
     finally:
         stack.send_signal(signal.SIGTERM)
@@ -112,13 +137,21 @@ def test_canary_secrets_never_surface(site: FixtureSite, proxy_server: str, tmp_
     emf = "\n".join(line for line in stack_out.splitlines() if '"_aws"' in line)
     found = {
         "stack output (API, schedules)": hits(stack_out), "EMF": hits(emf), "worker logs": hits(worker_logs),
-        "results": hits(view + listing), "archives": hits(archives),
+        "results": hits(view + listing), "archives": hits(archives), "artifacts": hits(artifacts),
     }  # fmt: skip
     statuses = re.findall(r'"status":"(\w+)"', view)
     print(f"\ncanaries: {found}; sessions {statuses[1:]}; searched {len(stack_out)} + {len(worker_logs)} "
-          f"log bytes, {len(emf.splitlines())} EMF lines, {len(archives)} archive bytes")  # fmt: skip
+          f"log bytes, {len(emf.splitlines())} EMF lines, {len(archives)} archive bytes, "
+          f"{len(artifact_keys)} artifacts ({len(artifacts)} bytes of text)")  # fmt: skip
     # controls: there was something to search, and the secrets were really used
     assert worker_logs and emf and archives
+    assert {k.rsplit("/", 1)[1] for k in artifact_keys} >= {
+        "session.har",
+        "trace.zip",
+        "dom.html",
+        "console.json",
+    }
+    assert "light.html?proxied" in artifacts and "light.html?inline" in artifacts  # HARs and traces of both
     assert '"proxy_auth_failed"' in view  # the wrong password reached the proxy and was refused
     assert view.count('"status":"ok"') >= 2  # the right password and the inline credentials worked
     assert found == {k: {} for k in found}

@@ -29,7 +29,8 @@ def test_the_document_names_every_route_and_its_models() -> None:
     doc = json.loads(api_handler.app.get_openapi_json_schema(title="traffic-tool"))
     paths = doc["paths"]
     operator_paths = {"/fleet", "/dead-letters", "/dead-letters/{entry_id}", "/dead-letters/redrive"}
-    assert set(paths) == {"/jobs", "/jobs/{job_id}", "/health", *operator_paths}
+    evidence_paths = {"/jobs/{job_id}/report", "/jobs/{job_id}/sessions/{index}/artifacts/{name}"}
+    assert set(paths) == {"/jobs", "/jobs/{job_id}", "/health", *operator_paths, *evidence_paths}
     assert set(paths["/jobs"]) == {"get", "post"}
     assert set(paths["/jobs/{job_id}"]) == {"get", "delete"}
     schemas = doc["components"]["schemas"]

@@ -274,7 +274,7 @@ def test_worker_task_role_is_limited_to_its_bucket_prefix(template: dict[str, An
             text = json.dumps(resource)
             assert text != '"*"'
             if any(a.startswith("s3:") for a in _as_list(s["Action"])):
-                assert "/screenshots/*" in text
+                assert "/screenshots/*" in text or "/artifacts/*" in text
 
 
 # ---- sample events -------------------------------------------------------------------------------

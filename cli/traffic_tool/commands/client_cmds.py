@@ -103,7 +103,8 @@ def submit(
     """Submit a job: one session per --url, or a job JSON file."""
     body = _job_body(url, job_file, priority, expect_analytics)
     wait = wait or junit is not None or report is not None
-    with api(api_url, token, error_code=2) as client:
+    # As a CI gate (--wait), 1 means "a session failed": an API error must not look like that.
+    with api(api_url, token, error_code=2 if wait else 1) as client:
         accepted = client.submit(body, idempotency_key)
         err.print(f"job {accepted.job_id} queued with {accepted.sessions} sessions")
         if not wait:
