@@ -67,6 +67,10 @@ bench-api: $(STAMP) ## submit latency through the local adapter, queue throughpu
 bench-worker: $(STAMP) ## browser sessions/min, KB/session, memory per session
 	$(OFFLINE) $(PY) scripts/bench_worker.py
 
+.PHONY: report-screenshot
+report-screenshot: $(STAMP) ## docs/report.png, the README's picture of a job report
+	$(OFFLINE) $(PY) scripts/report_screenshot.py docs/report.png
+
 .PHONY: bench-load
 bench-load: $(STAMP) ## the local stack under 1,000 sessions from 10 tenants (--workers, --sessions)
 	$(OFFLINE) $(PY) scripts/bench_load.py $(ARGS)

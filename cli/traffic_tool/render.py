@@ -80,8 +80,19 @@ def cost_line(view: JobView) -> str | None:
 
 
 def error_notes(view: JobView) -> list[str]:
-    """One line per failed session: what went wrong, in words."""
-    return [f"#{s.index} {s.error.type}: {s.error.message}" for s in view.sessions if s.error is not None]
+    """One line per failed session: what went wrong, in words, and where it stood (the failure context)."""
+    return [f"#{s.index} {s.error.type}: {s.error.message}{_context(s)}" for s in view.sessions if s.error]
+
+
+def _context(session: SessionResult) -> str:
+    f = session.failure
+    if f is None:
+        return ""
+    parts = [f"step {f.step_index} ({f.step_action})" if f.step_index is not None else "",
+             f"last HTTP {f.last_http_status}" if f.last_http_status is not None else "",
+             f"console: {f.last_console_error[:120]}" if f.last_console_error else ""]  # fmt: skip
+    said = [p for p in parts if p]
+    return f" [{'; '.join(said)}]" if said else ""
 
 
 def wait_with_progress(
