@@ -32,7 +32,7 @@ h1{font-size:20px;margin:0 0 4px}.muted{color:#667}
 .card b{display:block;font-size:20px}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border-bottom:1px solid #e4e6ea;padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#f0f2f5}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f0f2f5}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .st-ok{color:#17803d}.st-failed{color:#c0262d;font-weight:600}.st-cancelled{color:#a06a00}
 .filters label{margin-right:12px;cursor:pointer}
 details summary{cursor:pointer;color:#c0262d}
