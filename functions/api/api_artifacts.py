@@ -12,9 +12,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 import api_service
-from api_errors import ERROR_STATUSES, error_response
+from api_errors import documented, error_response
 from jobcore import limits
-from jobcore.models import ArtifactName, ArtifactRef, JobView
+from jobcore.models import ApiError, ArtifactName, ArtifactRef, JobView
 from jobcore.report import CSP, render_report, screenshot_of
 
 logger = Logger(child=True)
@@ -26,7 +26,8 @@ _ERRORS = (400, 401, 403, 404, 503)
 
 
 def _errors() -> dict[int, Any]:
-    return {code: {"description": ERROR_STATUSES[code]} for code in _ERRORS}
+    """The error answers as every route documents them (ApiError bodies; the gateway's 401/403)."""
+    return {code: body for code, body in documented(200, ApiError, "", _ERRORS).items() if code != 200}
 
 
 @router.get(
