@@ -102,6 +102,27 @@ def test_the_operator_sample_events_drive_every_operator_route_and_a_tenant_gets
 
 
 @pytest.mark.usefixtures("env")
+def test_the_report_and_artifact_events() -> None:
+    _, accepted = call_api(event("post_jobs"))
+    evt = event("get_job_report")
+    evt["pathParameters"] = {"job_id": accepted["job_id"]}
+    evt["path"] = f"/jobs/{accepted['job_id']}/report"
+    reply = api_handler.lambda_handler(evt, LocalContext(function_name="ApiFunction"))
+    headers = {k: v[0] for k, v in (reply.get("multiValueHeaders") or {}).items()} | (
+        reply.get("headers") or {}
+    )
+    assert reply["statusCode"] == 200 and headers["Content-Type"].startswith("text/html")
+    assert f"<title>traffic-tool job {accepted['job_id']}</title>" in reply["body"]
+    status, body = call_api(event("get_session_artifact"))  # a job this tenant does not have
+    assert status == 404 and body["error"]["type"] == "not_found"
+    evt = event("get_session_artifact")
+    evt["pathParameters"]["job_id"] = accepted["job_id"]
+    evt["path"] = f"/jobs/{accepted['job_id']}/sessions/1/artifacts/trace"
+    status, body = call_api(evt)  # queued: nothing stored yet
+    assert status == 404 and "has no stored trace" in body["error"]["message"]
+
+
+@pytest.mark.usefixtures("env")
 def test_the_tenant_comes_only_from_the_authorizer_context() -> None:
     _, accepted = call_api(event("post_jobs"))
     evt = with_job("get_job", accepted["job_id"])

@@ -24,6 +24,8 @@ ROUTES = {
     ("GET", "/jobs"),
     ("GET", "/jobs/{job_id}"),
     ("DELETE", "/jobs/{job_id}"),
+    ("GET", "/jobs/{job_id}/report"),
+    ("GET", "/jobs/{job_id}/sessions/{index}/artifacts/{name}"),
     ("GET", "/health"),
 }
 PUBLIC_ROUTES = {("GET", "/health"), ("GET", "/swagger")}  # /swagger answers 404 unless enabled
@@ -35,6 +37,8 @@ API_EVENTS = {
     "get_job.json": ("GET", "/jobs/{job_id}"),
     "cancel_job.json": ("DELETE", "/jobs/{job_id}"),
     "health.json": ("GET", "/health"),
+    "get_job_report.json": ("GET", "/jobs/{job_id}/report"),
+    "get_session_artifact.json": ("GET", "/jobs/{job_id}/sessions/{index}/artifacts/{name}"),
 }
 
 
