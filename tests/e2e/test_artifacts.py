@@ -117,3 +117,19 @@ def test_no_bucket_says_skipped(site: FixtureSite, browser: BrowserHarness) -> N
         "screenshot": "no bucket configured",
         "console": "no bucket configured",
     }
+
+
+def test_always_keeps_evidence_of_an_ok_session_too(
+    harness: BrowserHarness, store: S3ScreenshotStore, site: FixtureSite
+) -> None:
+    job_id = new_job_id()
+    spec = {"url": site.url("/hostile.html"), "artifacts": {"dom": "always", "console": "always"}}
+    result = harness.run(spec, tenant="acme", job_id=job_id, index=0)
+    assert result.status == "ok" and result.failure is None
+    assert sorted(a.name for a in result.artifacts) == ["console", "dom"]
+    stored = objects(store, f"artifacts/acme/{job_id}/0/")
+    dom = stored[artifact_key("acme", job_id, 0, "dom")].decode()
+    assert "<title>Hi &lt;script&gt;" in dom or "<title>Hi <script>" in dom  # the page's own HTML
+    console = json.loads(stored[artifact_key("acme", job_id, 0, "console")])
+    assert [line["type"] for line in console] == ["error", "pageerror"]
+    assert all(isinstance(line["time_ms"], int) for line in console)
