@@ -12,7 +12,10 @@ worker process tree (Python, Playwright's driver, Chromium and its renderers):
 - the floor: the same light page through a bare Playwright pool in the same run, and the worker's
   throughput as a ratio of it (target >= 0.85, and >= 500 light sessions/min);
 - heavy page: KB per session with the default guards, and whether the beacon was still detected;
-- peak PSS of all Chromium processes per concurrent session, at 8 concurrent sessions.
+- peak PSS of all Chromium processes per concurrent session, at 8 concurrent sessions;
+- the cost of evidence (`--artifacts N`): the light page with every artifact off, then with
+  `har: on_failure`, `trace: on_failure` and both (the sessions pass, so this is the recording cost
+  alone: "on_failure" records from the start either way), sessions/min and CPU-s per session.
 
 Every load loop is bounded in count and in time.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -194,6 +198,53 @@ def light_run(queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str,
                     sum(1 for s in ended if s.analytics), errors, protocols, roles)  # fmt: skip
 
 
+NEVER = {name: "never" for name in ("screenshot", "har", "trace", "console", "dom")}
+ARTIFACT_RUNS = (
+    ("none", NEVER),
+    ("har: on_failure", {**NEVER, "har": "on_failure"}),
+    ("trace: on_failure", {**NEVER, "trace": "on_failure"}),
+    ("har + trace: on_failure", {**NEVER, "har": "on_failure", "trace": "on_failure"}),
+)
+
+
+def artifact_cost(args: argparse.Namespace, redis_url: str, site: FixtureSite, queue: JobQueue,
+                  store: JobStore, logs: Path) -> None:  # fmt: skip
+    """The light page with each artifact setting, one worker with a bucket (moto on loopback)."""
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    aws = {"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "bench",
+           "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    os.environ.update(aws)
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="bench-artifacts")
+    worker = WorkerProcess(redis_url, logs / "artifacts.log", sessions_per_worker=args.sessions,
+                           browsers_per_worker=args.browsers, lease_s=30,
+                           bucket="bench-artifacts")  # fmt: skip
+    try:
+        worker.wait_log("serving")
+        base: float | None = None
+        for label, options in ARTIFACT_RUNS:
+            spec: dict[str, object] = {"url": site.url("/light.html"), "expect": {"analytics": True},
+                                       "artifacts": options}  # fmt: skip
+            wait_done(store, submit(queue, [spec] * 10))  # warm up
+            busy0, t0 = machine_busy_s(), time.monotonic()
+            views = wait_done(store, submit(queue, [spec] * args.artifacts))
+            elapsed, busy = time.monotonic() - t0, machine_busy_s() - busy0
+            ok = sum(v.progress.ok for v in views)
+            cpu = busy / args.artifacts
+            base = cpu if base is None else base
+            print(f"  artifacts {label}: {args.artifacts / elapsed * 60:.0f} sessions/min, "
+                  f"{cpu:.3f} CPU-s/session ({(cpu / base - 1) * 100:+.0f}% vs none), "
+                  f"ok={ok}/{args.artifacts}")  # fmt: skip
+    finally:
+        worker.stop()
+        moto.stop()
+
+
 def run(args: argparse.Namespace) -> None:
     redis_server = RedisServer().start()
     site = FixtureSite().start()
@@ -206,6 +257,9 @@ def run(args: argparse.Namespace) -> None:
     measured: dict[str, Figure] = {}  # for the capacity simulator (docs/capacity/measured-figures.json)
     source = f"make bench-worker ({time.strftime('%Y-%m-%d')}, {psutil.cpu_count()} CPUs)"
     try:
+        if args.artifacts_only:
+            artifact_cost(args, redis_server.url, site, queue, store, logs)
+            return
         # ---- light page: throughput and CPU -------------------------------------------------
         worker = WorkerProcess(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
                                browsers_per_worker=args.browsers, lease_s=30,
@@ -307,6 +361,10 @@ def run(args: argparse.Namespace) -> None:
         if args.figures is not None:
             write_figures(measured, args.figures)
             print(f"figures for the capacity simulator: {args.figures}")
+
+        if args.artifacts:
+            print(f"evidence on the light page ({args.sessions} concurrent):")
+            artifact_cost(args, redis_server.url, site, queue, store, logs)
     finally:
         site.stop()
         tls_site.stop()
@@ -327,8 +385,15 @@ def main() -> None:
     parser.add_argument(
         "--figures", type=Path, default=default_path(), help="measured-figures JSON to update"
     )
+    parser.add_argument("--artifacts", type=int, default=200,
+                        help="light sessions per artifact setting (none, har/trace on_failure; 0: skip)",
+                        )  # fmt: skip
+    parser.add_argument("--artifacts-only", action="store_true", help="only the cost of artifacts")
     args = parser.parse_args()
     args.light, args.https = min(args.light, 5000), min(args.https, 5000)
+    args.artifacts = min(args.artifacts, 2000)
+    if args.artifacts_only and not args.artifacts:
+        parser.error("--artifacts-only needs --artifacts N > 0")
     run(args)
 
 

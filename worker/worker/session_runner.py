@@ -20,7 +20,6 @@ from jobcore.artifact_budget import ArtifactBudget
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
 from jobcore.masking import mask_text, mask_url
-from jobcore.artifact_budget import ArtifactBudget
 from jobcore.models import (
     ArtifactRef,
     ErrorInfo,

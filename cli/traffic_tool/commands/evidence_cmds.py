@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from traffic_tool.commands.client_cmds import DEFAULT_API, ApiUrl, JobId, Token, api
+from traffic_tool.commands.client_cmds import ApiUrl, JobId, Token, api
 from traffic_tool.evidence import download_artifacts, write_report
 
 err = Console(stderr=True, soft_wrap=True)
@@ -22,7 +22,7 @@ def report(
     with_files: Annotated[
         bool, typer.Option("--with-files", help="download the artifacts beside the report and link them")
     ] = False,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """Write a job's report: one self-contained HTML page (summary, timeline, sessions, evidence)."""
@@ -36,7 +36,7 @@ def artifacts(
     job_id: JobId,
     session: Annotated[int | None, typer.Option("--session", min=0, help="only this session's")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="folder to download into")] = Path("."),
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """Download a job's artifacts (screenshot, HAR, trace, console, DOM) into DIR/<session>/."""
