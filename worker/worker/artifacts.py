@@ -194,11 +194,12 @@ class ArtifactRecorder:
             if page is None or page.is_closed():
                 return "not recorded: no page"
             # A navigation still pending (a timeout) holds the screenshot back: stop it, show what is there.
-            cdp = await page.context.new_cdp_session(page)
-            try:
-                await cdp.send("Page.stopLoading")
-            finally:
-                await cdp.detach()
+            with contextlib.suppress(Exception):  # best effort: the screenshot is what matters
+                cdp = await page.context.new_cdp_session(page)
+                try:
+                    await cdp.send("Page.stopLoading")
+                finally:
+                    await cdp.detach()
             return await page.screenshot(type="png", full_page=True)
         if name == "console" and wanted:
             return json.dumps(self.console, indent=1).encode()
