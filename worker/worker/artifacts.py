@@ -155,7 +155,7 @@ class ArtifactRecorder:
         return FailureContext(
             step_index=self.step_index if failed_step else None,
             step_action=self.step_action if failed_step else None,
-            last_url=mask_url(url) if url and url != "about:blank" else None,
+            last_url=mask_url(url) if url and url.startswith(("http://", "https://")) else None,
             title=self.title,
             last_http_status=self.last_http_status,
             last_console_error=self.last_console_error,
@@ -167,7 +167,7 @@ class ArtifactRecorder:
         deadline = time.monotonic() + budget_s
         wanted = [n for n in ORDER if self.options.wanted(n, failed)]
         bodies: dict[ArtifactName, bytes | str] = {}
-        if failed and self.page is not None:
+        if failed and self.page is not None and self.page.url.startswith(("http://", "https://")):
             with contextlib.suppress(Exception):  # a hung page has no title to give
                 title = await asyncio.wait_for(self.page.title(), min(1.0, budget_s / 4))
                 self.title = mask_text(title[:300], self.secrets) or None
