@@ -187,32 +187,35 @@ class SessionRunner:
         state = _State(task, guards, started + spec.timeout_s, secret_values(spec))
         egress = state.egress = await self.open_egress(spec, guards)
         try:
-            error = await self.precheck(spec, egress)
-            if error is None:
-                recorder = state.recorder = ArtifactRecorder(
-                    spec, (task.tenant, task.job_id, task.index), self.screenshots, self.budget
+            try:
+                error = await self.precheck(spec, egress)
+                if error is None:
+                    recorder = state.recorder = ArtifactRecorder(
+                        spec, (task.tenant, task.job_id, task.index), self.screenshots, self.budget
+                    )
+                    context = await browser.new_context(
+                        **self.context_options(spec, egress), **recorder.context_options()
+                    )
+                    opened.append(context)
+                    await recorder.start(context)
+                    error = await self._race(context, state)
+            except Exception as exc:
+                error = classify(exc, secrets=state.secrets)
+            except BaseException:
+                if state.recorder is not None:  # cancelled (watchdog, lost lease): no HAR or trace left
+                    state.recorder.cleanup()
+                raise
+            state.timings.total = int((time.monotonic() - started) * 1000)
+            if state.recorder is not None:  # evidence before the caller closes the context, timeouts too
+                state.artifacts = await state.recorder.finish(
+                    error is not None, self.settings.session_grace_s * 0.6
                 )
-                context = await browser.new_context(
-                    **self.context_options(spec, egress), **recorder.context_options()
-                )
-                opened.append(context)
-                await recorder.start(context)
-                error = await self._race(context, state)
-        except Exception as exc:
-            error = classify(exc, secrets=state.secrets)
-        except BaseException:
-            if state.recorder is not None:  # cancelled (watchdog, lost lease): no HAR or trace left on disk
-                state.recorder.cleanup()
-            raise
+                if error is not None:
+                    state.failure = state.recorder.failure(error.type is ErrorType.STEP_FAILED)
         finally:
-            egress.close()  # also when cancelled: no connection of this session outlives it
-        state.timings.total = int((time.monotonic() - started) * 1000)
-        if state.recorder is not None:  # evidence before the caller closes the context, timeouts included
-            state.artifacts = await state.recorder.finish(
-                error is not None, self.settings.session_grace_s * 0.6
-            )
-            if error is not None:
-                state.failure = state.recorder.failure(error.type is ErrorType.STEP_FAILED)
+            # After the evidence (the page as it was, not an error page), and also when cancelled:
+            # no connection of this session outlives it.
+            egress.close()
         return self._result(state, error)
 
     def failed_result(self, task: SessionTask, error: ErrorInfo, elapsed_s: float) -> SessionResult:
