@@ -69,7 +69,8 @@ def _describe(check: CheckView) -> None:
     rechecked = ", rechecked once" if check.alert.recheck else ""
     hooks = ", ".join(check.alert.webhooks) or "none"
     out.print(
-        f"schedule {check.schedule}; alert after {check.alert.after_failures} failures{rechecked}; webhooks {hooks}"
+        f"schedule {check.schedule}; alert after {check.alert.after_failures} failures{rechecked}; "
+        f"webhooks {hooks}"
     )
     if check.incident is not None:
         out.print(
