@@ -8,6 +8,7 @@ repair sends one check.recovered; a dispatch delivered twice runs once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -183,3 +184,35 @@ def test_job_completed_goes_to_the_webhooks_that_want_it(
         and got.payload["failures"][0]["error"]["type"] == "http_error"
     )
     assert other.webhook_id not in got.body.decode()
+
+
+def test_transitions_are_published_to_the_stack_s_sns_topic(
+    r: redis.Redis, settings: Settings, queue: JobQueue, aws: None
+) -> None:
+    import boto3
+
+    from jobcore.check_runs import SnsAlertTopic
+
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="tt-check-alerts")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    plane = build(r, settings, topic=SnsAlertTopic(topic))
+    check = plane.checks.create(
+        TENANT,
+        CheckRequest.model_validate(
+            {"name": "x", "schedule": "rate(1 minute)", "job": {"sessions": [{"url": "http://127.0.0.1:9/"}]},
+             "alert": {"after_failures": 1, "recheck": False}}
+        ),
+    )  # fmt: skip
+    t0 = time.time()
+    for n, ok in enumerate([False, False, True]):
+        run_once(plane, queue, check.check_id, t0 + 60 * n, ok, ok)
+    got = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    events = [json.loads(m["Body"])["event"] for m in got]
+    assert events == ["check.failing", "check.recovered"]

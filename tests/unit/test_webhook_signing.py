@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +39,17 @@ def test_refusals(secret: str, body: bytes, now: float, reason: str) -> None:
 def test_a_header_without_a_timestamp_is_refused() -> None:
     with pytest.raises(SignatureError, match="no timestamp"):
         verify(SECRET, "v1=abc", BODY)
+
+
+def test_the_readme_s_receiver_snippet_accepts_our_signature_and_refuses_a_changed_body() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Recurring checks") :]
+    snippet = section[
+        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
+    ]
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # noqa: S102 (our own README)
+    header = sign(SECRET, int(time.time()), BODY)
+    assert namespace["verify"](SECRET, header, BODY) is True
+    assert namespace["verify"](SECRET, header, BODY + b"x") is False
+    assert namespace["verify"](SECRET, sign(SECRET, int(time.time()) - 600, BODY), BODY) is False
