@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import ssl
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
+import trustme
 
 from jobcore import keys, limits
 from jobcore.check_models import WebhookEvent, WebhookRequest
@@ -21,6 +23,7 @@ from jobcore.errors import TargetBlockedError
 from jobcore.jobs import JobService
 from jobcore.settings import Settings
 from jobcore.urlguard import EgressPolicy, IPAddress
+from jobcore.webhook_sender import WebhookSender
 from tests.support.webhook_receiver import WebhookReceiver
 
 TENANT = "tenant-a"
@@ -126,6 +129,41 @@ def test_the_sender_connects_to_the_address_it_checked(
     assert dns.asked == ["hooks.example.test"]  # one lookup, by the guard; the name resolves nowhere else
     [got] = receiver.received
     assert got.headers["Host"] == f"hooks.example.test:{receiver.port}" and got.signature_ok
+
+
+def test_https_connects_to_the_checked_address_and_still_verifies_the_name(
+    r: redis.Redis, settings: Settings, dns: Dns
+) -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("hooks.example.test").configure_cert(server_tls)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    receiver = WebhookReceiver(tls=server_tls)
+    try:
+        dns.answers["hooks.example.test"] = "127.0.0.1"
+        dns.answers["other.example.test"] = "127.0.0.1"
+        policy = EgressPolicy(allowed=settings.allowed_networks, resolver=dns)
+        plane = build(r, settings, jobs=JobService(r, settings, policy=policy))
+        sender = WebhookSender(r, policy, timeout_s=2, verify=client_tls)
+        good = plane.webhooks.create(
+            TENANT, WebhookRequest(url=f"https://hooks.example.test:{receiver.port}/")
+        )
+        receiver.secret = good.secret
+        plane.webhooks.test(TENANT, good.webhook_id)
+        assert sender.drain()["delivered"] == 1
+        assert receiver.received[0].signature_ok
+        # a certificate for another name is refused, although the address is the same
+        wrong = plane.webhooks.create(
+            TENANT, WebhookRequest(url=f"https://other.example.test:{receiver.port}/")
+        )
+        plane.webhooks.test(TENANT, wrong.webhook_id)
+        assert sender.drain()["retrying"] == 1
+        [listed] = plane.webhooks.deliveries(TENANT, wrong.webhook_id).deliveries
+        assert listed.last_error is not None and "CERTIFICATE_VERIFY_FAILED" in listed.last_error
+        assert len(receiver.received) == 1
+    finally:
+        receiver.close()
 
 
 @pytest.mark.parametrize("rebound", ["127.0.0.2", "169.254.169.254", "10.0.0.7"])

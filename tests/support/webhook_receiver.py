@@ -7,6 +7,7 @@ never answer); past its end it answers 200. Every request is kept with its verdi
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class WebhookReceiver:
     script: list[str] = field(default_factory=list)
     secret: str = ""
     received: list[Received] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # serve https with this context
 
     def __post_init__(self) -> None:
         receiver = self
@@ -69,6 +71,8 @@ class WebhookReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if self.tls is not None:
+            self.server.socket = self.tls.wrap_socket(self.server.socket, server_side=True)
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True)
         self._thread.start()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,9 +49,15 @@ def backoff_s(attempts: int, rng: Callable[[], float] = random.random) -> float:
 
 
 def post_pinned(
-    url: str, body: bytes, headers: dict[str, str], policy: EgressPolicy, timeout_s: float
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    policy: EgressPolicy,
+    timeout_s: float,
+    verify: ssl.SSLContext | bool = True,
 ) -> Attempt:
-    """POST `body` to `url`, connecting only to an address the guard has just checked."""
+    """POST `body` to `url`, connecting only to an address the guard has just checked (`verify`: the
+    trust for https, the system's by default; the certificate must name the URL's host)."""
     try:
         addresses = policy.check_url(url)
     except TargetBlockedError as exc:
@@ -66,7 +73,9 @@ def post_pinned(
     host_header = named_host if parts.port is None else f"{named_host}:{port}"
     extensions = {"sni_hostname": host} if https else {}
     try:
-        with httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(
+            timeout=timeout_s, follow_redirects=False, trust_env=False, verify=verify
+        ) as client:
             reply = client.post(
                 pinned, content=body, headers={**headers, "Host": host_header}, extensions=extensions
             )
@@ -85,12 +94,14 @@ class WebhookSender:
         timeout_s: float = limits.WEBHOOK_TIMEOUT_S,
         rng: Callable[[], float] = random.random,
         concurrency: int = 8,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.r = client
         self.policy = policy
         self.timeout_s = timeout_s
         self.rng = rng
         self.concurrency = concurrency
+        self.verify = verify
         self._claim = client.register_script(load_script("claim_due"))
 
     def drain(self, now: float | None = None, batch: int = limits.DELIVERY_BATCH) -> dict[str, int]:
@@ -129,7 +140,7 @@ class WebhookSender:
                 EVENT_HEADER: record["event"],
                 DELIVERY_HEADER: delivery_id,
             }
-            attempt = post_pinned(webhook["url"], body, headers, self.policy, self.timeout_s)
+            attempt = post_pinned(webhook["url"], body, headers, self.policy, self.timeout_s, self.verify)
         return self._record(record, attempt, now, gone=webhook is None)
 
     def _record(self, record: dict[str, Any], attempt: Attempt, now: float, gone: bool) -> str:
