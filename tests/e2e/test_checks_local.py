@@ -41,6 +41,7 @@ def test_a_check_alerts_once_per_state_change_on_the_local_stack(tmp_path: Path)
     proc = traffic_tool(
         "dev", "--port", str(port), "--tokens", "t=tok", "--min-workers", "1", "--max-workers", "1",
         "--speed", "60", "--state-dir", str(tmp_path / "state"),
+        "--allow-targets", f"127.0.0.1:{site.port},127.0.0.1:{receiver.port}",
     )  # fmt: skip
     lines: list[str] = []
     try:

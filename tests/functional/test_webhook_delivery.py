@@ -50,7 +50,7 @@ def dns() -> Dns:
 
 @pytest.fixture
 def plane(r: redis.Redis, settings: Settings, dns: Dns) -> CheckPlane:
-    policy = EgressPolicy(allowed=settings.allowed_networks, resolver=dns)
+    policy = EgressPolicy(allowed=settings.allow_rules, resolver=dns)
     fast = settings.model_copy(update={"webhook_timeout_s": 0.3})
     return build(r, fast, jobs=JobService(r, fast, policy=policy))
 
@@ -143,7 +143,7 @@ def test_https_connects_to_the_checked_address_and_still_verifies_the_name(
     try:
         dns.answers["hooks.example.test"] = "127.0.0.1"
         dns.answers["other.example.test"] = "127.0.0.1"
-        policy = EgressPolicy(allowed=settings.allowed_networks, resolver=dns)
+        policy = EgressPolicy(allowed=settings.allow_rules, resolver=dns)
         plane = build(r, settings, jobs=JobService(r, settings, policy=policy))
         sender = WebhookSender(r, policy, timeout_s=2, verify=client_tls)
         good = plane.webhooks.create(

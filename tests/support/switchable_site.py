@@ -37,8 +37,12 @@ class SwitchableSite:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True).start()
 
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
     def url(self, path: str = "/") -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def close(self) -> None:
         self.server.shutdown()

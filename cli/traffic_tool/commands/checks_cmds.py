@@ -13,7 +13,8 @@ from rich.text import Text
 from jobcore.check_models import CheckRun, CheckView
 from traffic_tool.checks_client import ChecksClient
 from traffic_tool.client import ApiClientError
-from traffic_tool.commands.client_cmds import DEFAULT_API, ApiUrl, Token, _job_body, err, out
+from traffic_tool.client_state import resolve
+from traffic_tool.commands.client_cmds import ApiUrl, Token, _job_body, err, out
 
 checks_app = typer.Typer(
     help="Recurring checks: a job on a schedule, alerting once per state change.", no_args_is_help=True
@@ -26,8 +27,10 @@ WebhookId = Annotated[str, typer.Argument(help="the id `webhooks create` printed
 
 @contextmanager
 def client(url: str, token: str) -> Iterator[ChecksClient]:
-    """A client; any API error becomes one line on stderr and exit code 1."""
-    api = ChecksClient(url, token)
+    """A client (no URL or token given: the local stack's, from .state/); any API error becomes one
+    line on stderr and exit code 1."""
+    target = resolve(url, token)
+    api = ChecksClient(target.api_url, target.token)
     try:
         yield api
     except ApiClientError as exc:
@@ -99,7 +102,7 @@ def create(
     expect_analytics: Annotated[
         bool, typer.Option(help="fail sessions where no analytics tag fires")
     ] = False,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """Create a check: its job runs on the schedule; alerts go to the webhooks once per state change."""
@@ -125,7 +128,7 @@ def create(
 
 
 @checks_app.command("list")
-def list_checks(api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def list_checks(api_url: ApiUrl = "", token: Token = "") -> None:
     """The tenant's checks and their state."""
     with client(api_url, token) as api:
         checks = api.list_checks().checks
@@ -137,7 +140,7 @@ def list_checks(api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
 
 
 @checks_app.command("show")
-def show(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def show(check_id: CheckId, api_url: ApiUrl = "", token: Token = "") -> None:
     """A check's state and its last runs as a strip of ✓/✗ with durations (oldest left)."""
     with client(api_url, token) as api:
         check = api.get_check(check_id)
@@ -154,7 +157,7 @@ def show(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") ->
 
 
 @checks_app.command("run")
-def run(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def run(check_id: CheckId, api_url: ApiUrl = "", token: Token = "") -> None:
     """Run a check now (its result counts like a scheduled run)."""
     with client(api_url, token) as api:
         accepted = api.run_check(check_id)
@@ -163,21 +166,21 @@ def run(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> 
 
 
 @checks_app.command("pause")
-def pause(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def pause(check_id: CheckId, api_url: ApiUrl = "", token: Token = "") -> None:
     """Stop a check's schedule (its state and history stay)."""
     with client(api_url, token) as api:
         _describe(api.patch_check(check_id, {"enabled": False}))
 
 
 @checks_app.command("resume")
-def resume(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def resume(check_id: CheckId, api_url: ApiUrl = "", token: Token = "") -> None:
     """Start a paused check's schedule again."""
     with client(api_url, token) as api:
         _describe(api.patch_check(check_id, {"enabled": True}))
 
 
 @checks_app.command("delete")
-def delete(check_id: CheckId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def delete(check_id: CheckId, api_url: ApiUrl = "", token: Token = "") -> None:
     """Delete a check, its schedule and its history."""
     with client(api_url, token) as api:
         api.delete_check(check_id)
@@ -191,7 +194,7 @@ def create_webhook(
         list[str] | None,
         typer.Option("--event", help="job.completed, check.failing or check.recovered; repeatable"),
     ] = None,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """Register a webhook. Its signing secret is printed this once: store it now."""
@@ -202,7 +205,7 @@ def create_webhook(
 
 
 @webhooks_app.command("list")
-def list_webhooks(api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def list_webhooks(api_url: ApiUrl = "", token: Token = "") -> None:
     """The tenant's webhooks (secrets are never shown again)."""
     with client(api_url, token) as api:
         hooks = api.list_webhooks().webhooks
@@ -217,7 +220,7 @@ def list_webhooks(api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
 def deliveries(
     webhook_id: WebhookId,
     status: Annotated[str | None, typer.Option(help="pending, delivered or dead")] = None,
-    api_url: ApiUrl = DEFAULT_API,
+    api_url: ApiUrl = "",
     token: Token = "",
 ) -> None:
     """A webhook's recent deliveries, newest first, dead-lettered ones included."""
@@ -234,7 +237,7 @@ def deliveries(
 
 
 @webhooks_app.command("test")
-def send_test(webhook_id: WebhookId, api_url: ApiUrl = DEFAULT_API, token: Token = "") -> None:
+def send_test(webhook_id: WebhookId, api_url: ApiUrl = "", token: Token = "") -> None:
     """Queue a signed test delivery (see `webhooks deliveries` for how it went)."""
     with client(api_url, token) as api:
         queued = api.test_webhook(webhook_id)

@@ -97,6 +97,8 @@ def telemetry_minute(minute: int) -> str:
     """Hash: the counters' increments in one minute (epoch minute), kept a few minutes: GET /fleet's
     "last minutes" figures."""
     return f"{PREFIX}telemetry:m:{minute}"
+
+
 # Recurring checks and webhooks (issue 12).
 CHECK_PENDING: Final = PREFIX + "check-pending"  # hash: job id -> pending-run JSON, until settled
 CHECK_SCHEDULES: Final = PREFIX + "check-due"  # zset: check id -> next due (epoch); the local scheduler's
