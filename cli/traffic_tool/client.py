@@ -44,7 +44,7 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise ApiClientError(f"cannot reach the API at {self.base_url}: {exc} (is it running?)") from None
         if reply.status_code < 400:
-            return reply.json()
+            return reply.json() if reply.content else None  # 204 has no body
         error_type = None
         try:
             detail = reply.json()

@@ -14,6 +14,7 @@ except ImportError:  # pragma: no cover
 from traffic_tool.commands import (
     api_cmd,
     capacity_cmd,
+    checks_cmds,
     client_cmds,
     demo_cmd,
     dev_cmd,
@@ -50,6 +51,8 @@ app.command(name="simulate")(simulate_cmd.simulate_cmd)
 app.command(name="capacity")(capacity_cmd.capacity)
 app.command(name="token")(token_cmd.token)
 app.add_typer(dlq_cmd.app, name="dlq")
+app.add_typer(checks_cmds.checks_app, name="checks")
+app.add_typer(checks_cmds.webhooks_app, name="webhooks")
 
 
 def main() -> None:

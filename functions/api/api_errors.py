@@ -42,14 +42,19 @@ _GATEWAY_ERROR = {"type": "object", "properties": {"message": {"type": "string"}
 
 
 def documented(
-    status: int, model: type[BaseModel], description: str, errors: tuple[int, ...]
+    status: int,
+    model: type[BaseModel],
+    description: str,
+    errors: tuple[int, ...],
+    descriptions: dict[int, str] | None = None,
 ) -> dict[int, OpenAPIResponse]:
-    """A route's responses: its success with its model, and each error it can answer with."""
+    """A route's responses: its success with its model, and each error it can answer with
+    (`descriptions` overrides the wording of a status for routes that are not about jobs)."""
     out: dict[int, OpenAPIResponse] = {
         status: {"description": description, "content": {"application/json": {"model": model}}}
     }
     for code in errors:
-        schema: OpenAPIResponse = {"description": ERROR_STATUSES[code]}
+        schema: OpenAPIResponse = {"description": (descriptions or {}).get(code, ERROR_STATUSES[code])}
         if code == 401:
             schema["content"] = {"application/json": {"schema": _GATEWAY_ERROR}}
         elif code == 403:  # API Gateway's deny, or our own refusal of a tenant on an operator route

@@ -18,6 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import api_service
+import checks_routes
 import operator_routes
 from api_errors import documented, proxy_error, register_error_handlers
 from jobcore import emf, limits, metric_names
@@ -33,6 +34,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 register_error_handlers(app)
 app.include_router(operator_routes.router)  # /fleet, /dead-letters: operator tokens only
 app.include_router(api_artifacts.router)
+app.include_router(checks_routes.router)  # /checks and /webhooks
 if api_service.settings().enable_swagger:
     app.enable_swagger(path="/swagger", title="traffic-tool job API")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from jobcore.archive import S3ArchiveStore
+from jobcore.check_plane import CheckPlane
+from jobcore.check_plane import build as build_check_plane
 from jobcore.fleet_totals import FleetTotals
 from jobcore.jobs import JobService
 from jobcore.redis_conn import connect, connect_probe
@@ -35,6 +37,13 @@ def service() -> JobService:
 
 
 @cache
+def check_plane() -> CheckPlane:
+    """Checks and webhooks share the job service (one egress policy, one Redis connection)."""
+    jobs = service()
+    return build_check_plane(jobs.queue.r, settings(), jobs=jobs)
+
+
+@cache
 def health_store() -> JobStore:
     """/health reads through its own short-timeout connection: it must answer fast when Redis is gone."""
     return JobStore(connect_probe(settings()))
@@ -51,5 +60,6 @@ def reset() -> None:
     settings.cache_clear()
     archive.cache_clear()
     service.cache_clear()
+    check_plane.cache_clear()
     health_store.cache_clear()
     totals.cache_clear()

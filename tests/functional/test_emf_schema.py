@@ -18,6 +18,8 @@ import api_service
 import archiver_handler
 import authorizer_handler
 import authorizer_tokens
+import dispatch_handler
+import notifier_handler
 import reaper_handler
 import scaler_backend
 import scaler_handler
@@ -52,6 +54,17 @@ def event(name: str) -> dict[str, Any]:
     return data
 
 
+MODULES = (
+    api_service,
+    authorizer_tokens,
+    scaler_backend,
+    reaper_handler,
+    archiver_handler,
+    dispatch_handler,
+    notifier_handler,
+)
+
+
 @pytest.fixture
 def handlers_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, aws: None) -> Iterator[None]:
     for name, value in {
@@ -64,12 +77,12 @@ def handlers_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, aws
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    for module in (api_service, authorizer_tokens, scaler_backend, reaper_handler, archiver_handler):
+    for module in MODULES:
         module.reset()
     api_service.service().queue.r.flushall()
     scaler_backend.use_backend(InMemoryCapacity())
     yield
-    for module in (api_service, authorizer_tokens, scaler_backend, reaper_handler, archiver_handler):
+    for module in MODULES:
         module.reset()
 
 
@@ -83,6 +96,8 @@ def emit_everything() -> None:
     scaler_handler.lambda_handler(event("scaler"), ctx)
     reaper_handler.lambda_handler(event("reaper"), ctx)
     archiver_handler.lambda_handler(event("archiver"), ctx)
+    dispatch_handler.lambda_handler(event("dispatch"), ctx)
+    notifier_handler.lambda_handler(event("notifier"), ctx)
     worker = SessionMetrics()
     worker.started(3)
     ok = SessionResult(

@@ -25,12 +25,47 @@ def swagger_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     importlib.reload(api_handler)
 
 
+CHECK_PATHS = {
+    "/checks",
+    "/checks/{check_id}",
+    "/checks/{check_id}/run",
+    "/webhooks",
+    "/webhooks/{webhook_id}",
+    "/webhooks/{webhook_id}/deliveries",
+    "/webhooks/{webhook_id}/test",
+}
+
+
+def test_the_checks_routes_are_documented_with_their_models() -> None:
+    doc = json.loads(api_handler.app.get_openapi_json_schema(title="traffic-tool"))
+    assert set(doc["paths"]["/checks/{check_id}"]) == {"get", "patch", "delete"}
+    schemas = doc["components"]["schemas"]
+    for model in (
+        "CheckRequest",
+        "CheckView",
+        "CheckRun",
+        "WebhookRequest",
+        "WebhookCreated",
+        "DeliveryList",
+    ):
+        assert model in schemas
+    assert "secret" not in schemas["WebhookView"]["properties"]
+    assert "secret" in schemas["WebhookCreated"]["properties"]
+
+
 def test_the_document_names_every_route_and_its_models() -> None:
     doc = json.loads(api_handler.app.get_openapi_json_schema(title="traffic-tool"))
     paths = doc["paths"]
     operator_paths = {"/fleet", "/dead-letters", "/dead-letters/{entry_id}", "/dead-letters/redrive"}
     evidence_paths = {"/jobs/{job_id}/report", "/jobs/{job_id}/sessions/{index}/artifacts/{name}"}
-    assert set(paths) == {"/jobs", "/jobs/{job_id}", "/health", *operator_paths, *evidence_paths}
+    assert set(paths) == {
+        "/jobs",
+        "/jobs/{job_id}",
+        "/health",
+        *operator_paths,
+        *evidence_paths,
+        *CHECK_PATHS,
+    }
     assert set(paths["/jobs"]) == {"get", "post"}
     assert set(paths["/jobs/{job_id}"]) == {"get", "delete"}
     schemas = doc["components"]["schemas"]

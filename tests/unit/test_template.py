@@ -346,7 +346,7 @@ def test_list_jobs_event_pages() -> None:
     assert set(raw["queryStringParameters"]) == {"limit", "cursor"}
 
 
-@pytest.mark.parametrize("name", ["scaler.json", "reaper.json", "archiver.json"])
+@pytest.mark.parametrize("name", ["scaler.json", "reaper.json", "archiver.json", "notifier.json"])
 def test_schedule_events_are_what_the_scheduler_sends(name: str) -> None:
     raw = json.loads((EVENTS_DIR / name).read_text())
     assert set(raw) == {"schedule", "scheduled_time", "execution_id", "attempt"}

@@ -317,6 +317,6 @@ def test_project_template_authorizer() -> None:
 
 def test_project_template_schedules() -> None:
     schedules = {s.function_logical_id: s for s in load_schedules(TEMPLATE_PATH)}
-    assert set(schedules) == {"ScalerFunction", "ReaperFunction", "ArchiverFunction"}
+    assert set(schedules) == {"ScalerFunction", "ReaperFunction", "ArchiverFunction", "NotifierFunction"}
     handlers = {s.handler.partition(".")[0] for s in schedules.values()}
-    assert len(handlers) == 3  # module names must differ: the local stack imports them side by side
+    assert len(handlers) == 4  # module names must differ: the local stack imports them side by side

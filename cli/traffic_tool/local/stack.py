@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobcore.settings import load_settings
 from traffic_tool.local.adapter import LocalApi, LocalApiServer
+from traffic_tool.local.check_scheduler import LocalCheckScheduler
 from traffic_tool.local.moto_aws import LocalAws
 from traffic_tool.local.prometheus_text import prometheus_source
 from traffic_tool.local.redis_process import RedisServer
@@ -51,6 +53,7 @@ class LocalStack:
         self.server: LocalApiServer | None = None
         self.fleet: LocalWorkerFleet | None = None
         self.scheduler: LocalScheduler | None = None
+        self.check_scheduler: LocalCheckScheduler | None = None
         self._server_thread: threading.Thread | None = None
         self._last_reason: object = None
 
@@ -77,6 +80,7 @@ class LocalStack:
             "TRAFFIC_TOOL_SCALE_OUT_COOLDOWN_S": str(120 / c.speed),
             "TRAFFIC_TOOL_SCALE_IN_COOLDOWN_S": str(300 / c.speed),
             "TRAFFIC_TOOL_ARCHIVE_AGE_S": str(int(24 * 3600 / c.speed)),
+            "TRAFFIC_TOOL_SCHEDULE_SPEED": str(c.speed),
             "TRAFFIC_TOOL_API_URL": self.api_url,
             "TRAFFIC_TOOL_PROJECT_ROOT": str(c.project_root),
             "POWERTOOLS_TRACE_DISABLED": "true",
@@ -117,6 +121,8 @@ class LocalStack:
             logs = c.state_dir / "logs"
             self.say(f"{c.min_workers} worker(s) (min {c.min_workers}, max {c.max_workers}); logs in {logs}")
             self.scheduler.start()
+            self.check_scheduler = LocalCheckScheduler(c.project_root, load_settings(), self._report)
+            self.check_scheduler.start()
             names = ", ".join(
                 f"{f.schedule.function_logical_id} every {f.interval_s:g} s" for f in self.scheduler.functions
             )
@@ -135,12 +141,18 @@ class LocalStack:
         if not summary:
             return
         # Print what changed: a scaling step or a new reason, recovered sessions, archived jobs.
-        if function == "ScalerFunction":
+        if function == "DispatchFunction":
+            pass  # every check run is news
+        elif function == "ScalerFunction":
             reason = summary.get("reason")
             if not summary.get("changed") and reason == self._last_reason:
                 return
             self._last_reason = reason
-        elif not any(v for k, v in summary.items() if k in ("requeued", "dead_lettered", "archived")):
+        elif not any(
+            v
+            for k, v in summary.items()
+            if k in ("requeued", "dead_lettered", "archived", "notifications", "delivered", "dead")
+        ):
             return
         self.say(f"{function}: {summary}")
 
@@ -148,6 +160,8 @@ class LocalStack:
         """Stop everything this stack started, workers first and Redis last; nothing is left behind."""
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.check_scheduler is not None:
+            self.check_scheduler.stop()
         if self.fleet is not None:
             self.fleet.shutdown()
         if self.server is not None:

@@ -339,3 +339,8 @@ def authorizer_cache_ttl(template_path: str | Path) -> int:
 def load_schedules(template_path: str | Path) -> list[Schedule]:
     """Every `ScheduleV2` event of every function in the template."""
     return schedules_from(load_template(template_path))
+
+
+def load_function_code(template_path: str | Path, logical_id: str) -> FunctionCode:
+    """(code_uri, handler) of one function, for functions no event names (the check dispatcher)."""
+    return _function_code(load_template(template_path), logical_id)

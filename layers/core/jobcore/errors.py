@@ -124,3 +124,23 @@ class ScalerBusyError(TrafficToolError):
 
 class CapacityUnavailableError(TrafficToolError):
     """The capacity backend (the ECS service) cannot be read or changed."""
+
+
+class CheckNotFoundError(TrafficToolError):
+    def __init__(self, check_id: str) -> None:
+        super().__init__(f"check {check_id} not found")
+        self.check_id = check_id
+
+
+class WebhookNotFoundError(TrafficToolError):
+    def __init__(self, webhook_id: str) -> None:
+        super().__init__(f"webhook {webhook_id} not found")
+        self.webhook_id = webhook_id
+
+
+class LimitReachedError(TrafficToolError):
+    """The tenant already has as many checks (or webhooks) as it may have."""
+
+
+class ScheduleBackendError(TrafficToolError):
+    """EventBridge Scheduler (or the local schedule store) refused or failed a change."""

@@ -102,3 +102,51 @@ def telemetry_minute(minute: int) -> str:
     """Hash: the counters' increments in one minute (epoch minute), kept a few minutes: GET /fleet's
     "last minutes" figures."""
     return f"{PREFIX}telemetry:m:{minute}"
+
+
+# Recurring checks and webhooks (issue 12).
+CHECK_PENDING: Final = PREFIX + "check-pending"  # hash: job id -> pending-run JSON, until settled
+CHECK_SCHEDULES: Final = PREFIX + "check-due"  # zset: check id -> next due (epoch); the local scheduler's
+CHECK_SCHEDULE_EXPR: Final = PREFIX + "check-expr"  # hash: check id -> "tenant expression" (local only)
+DELIVERIES_DUE: Final = PREFIX + "deliveries-due"  # zset: delivery id -> when its next attempt is due
+JOBS_NOTIFIED: Final = PREFIX + "jobs-notified"  # string: FINISHED score up to which job.completed was sent
+
+
+def check(check_id: str) -> str:
+    """String: the check's JSON (definition, state, open incident)."""
+    return f"{PREFIX}check:{check_id}"
+
+
+def check_runs(check_id: str) -> str:
+    """List: the check's last runs (JSON), newest first."""
+    return f"{PREFIX}check-runs:{check_id}"
+
+
+def tenant_checks(tenant: str) -> str:
+    """Sorted set: the tenant's check ids by creation time."""
+    return f"{PREFIX}tenant:{check_tenant(tenant)}:checks"
+
+
+def webhook(webhook_id: str) -> str:
+    """String: the webhook's JSON, its signing secret included (never returned after creation)."""
+    return f"{PREFIX}webhook:{webhook_id}"
+
+
+def tenant_webhooks(tenant: str) -> str:
+    """Sorted set: the tenant's webhook ids by creation time."""
+    return f"{PREFIX}tenant:{check_tenant(tenant)}:webhooks"
+
+
+def delivery(delivery_id: str) -> str:
+    """String: one delivery's JSON (event, body, attempts, status, last error)."""
+    return f"{PREFIX}delivery:{delivery_id}"
+
+
+def webhook_deliveries(webhook_id: str) -> str:
+    """List: the webhook's recent delivery ids, newest first."""
+    return f"{PREFIX}webhook-deliveries:{webhook_id}"
+
+
+def check_run_marker(job_id: str) -> str:
+    """String with a TTL: this job was recorded as a check run (a repeated dispatch records nothing)."""
+    return f"{PREFIX}check-run:{job_id}"

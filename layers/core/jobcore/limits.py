@@ -43,3 +43,19 @@ MAX_CONSOLE_LINE_CHARS: Final = 2000
 MAX_DOM_BYTES: Final = 2 * 1024 * 1024
 # The API's report embeds failed sessions' screenshots up to this many bytes (a Lambda answer is ≤ 6 MB).
 MAX_REPORT_EMBEDDED_BYTES: Final = 3 * 1024 * 1024
+
+# Recurring checks and webhooks.
+MAX_CHECKS_PER_TENANT: Final = 100
+MIN_CHECK_INTERVAL_S: Final = 60  # the shortest schedule a check may have
+MAX_CHECK_NAME_LENGTH: Final = 128
+CHECK_RUNS_KEPT: Final = 50  # run history per check, newest first
+MAX_AFTER_FAILURES: Final = 10
+MAX_WEBHOOKS_PER_TENANT: Final = 20
+MAX_WEBHOOKS_PER_CHECK: Final = 5
+WEBHOOK_TIMEOUT_S: Final = 10.0  # per delivery attempt: connect + answer
+WEBHOOK_RETRY_WINDOW_S: Final = 24 * 3600  # retried this long after the first attempt, then dead-lettered
+WEBHOOK_BACKOFF_BASE_S: Final = 30.0  # first retry after ~30 s, doubling, with jitter
+WEBHOOK_BACKOFF_CAP_S: Final = 3600.0
+WEBHOOK_DELIVERIES_KEPT: Final = 100  # per webhook, newest first (GET /webhooks/{id}/deliveries)
+WEBHOOK_SIGNATURE_TOLERANCE_S: Final = 300  # receivers should refuse older timestamps (replays)
+DELIVERY_BATCH: Final = 50  # deliveries one sender pass takes

@@ -49,6 +49,11 @@ JOBS_ARCHIVED: Final = "JobsArchived"
 API_REQUESTS: Final = "ApiRequests"  # per StatusClass
 TOKENS_REFUSED: Final = "TokensRefused"
 
+# Recurring checks and webhooks (issue 12)
+CHECK_RUNS_DISPATCHED: Final = "CheckRunsDispatched"
+WEBHOOKS_DELIVERED: Final = "WebhooksDelivered"
+WEBHOOKS_DEAD_LETTERED: Final = "WebhooksDeadLettered"
+
 # The dimension sets (beyond `service`) each metric is published with; () is the metric alone.
 DIMENSION_SETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     QUEUE_DEPTH: ((), (PRIORITY_DIMENSION,)),

@@ -160,6 +160,18 @@ class Settings(BaseSettings):
         description="the same as PEM text: how ECS hands a secret (SSM or Secrets Manager) to a task",
     )
 
+    # recurring checks (issue 12): EventBridge Scheduler in AWS; empty group = the local stack's Redis
+    check_schedule_group: str = Field(default="", description="the stack's schedule group for checks")
+    dispatch_function_arn: str = Field(default="", description="what each check's schedule invokes")
+    check_scheduler_role_arn: str = Field(default="", description="the role the schedules invoke it with")
+    schedule_speed: float = Field(
+        default=1.0, gt=0, description="local stack only: check schedules run this many times faster"
+    )
+    alerts_topic_arn: str = Field(default="", description="SNS topic that receives every check transition")
+    webhook_timeout_s: float = Field(
+        default=limits.WEBHOOK_TIMEOUT_S, gt=0, description="per delivery attempt"
+    )
+
     @field_validator("allow_targets")
     @classmethod
     def _check_allow_rules(cls, value: str) -> str:

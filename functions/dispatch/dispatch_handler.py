@@ -1,0 +1,44 @@
+"""Dispatch (invoked by each check's EventBridge Scheduler schedule): submit the check's run as a job.
+
+Idempotent on check id + scheduled time: Scheduler delivers at least once, and a repeated
+invocation returns the job the first one queued.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobcore import metric_names
+from jobcore.check_plane import CheckPlane, build
+from jobcore.redis_conn import connect
+from jobcore.scheduled import ScheduledFunction
+from jobcore.settings import load_settings
+
+function = ScheduledFunction()
+logger, metrics = function.logger, function.metrics
+
+
+@cache
+def plane() -> CheckPlane:
+    settings = load_settings()
+    return build(connect(settings), settings)
+
+
+def reset() -> None:
+    """Forget the cached connection (the local stack and tests change the environment)."""
+    plane.cache_clear()
+
+
+@function.handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    check_id, scheduled_time = str(event["check_id"]), str(event["scheduled_time"])
+    job_id = plane().checks.dispatch(check_id, scheduled_time)
+    logger.info("check dispatched", extra={"check_id": check_id, "job_id": job_id})
+    metrics.add_metric(
+        name=metric_names.CHECK_RUNS_DISPATCHED, unit=MetricUnit.Count, value=int(bool(job_id))
+    )
+    return {"check_id": check_id, "job_id": job_id, "scheduled_time": scheduled_time}
