@@ -86,21 +86,45 @@ bench: bench-api bench-worker bench-load ## every benchmark
 AWS_REGION ?= $(shell aws configure get region 2>/dev/null)
 AWS_ACCOUNT ?= $(shell aws sts get-caller-identity --query Account --output text 2>/dev/null)
 ECR_REPO ?= traffic-tool-worker
-TAG ?= $(shell git rev-parse --short HEAD)
-IMAGE_URI = $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com/$(ECR_REPO):$(TAG)
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
+TAG ?= v$(VERSION)-$(shell git rev-parse --short HEAD)
+REGISTRY = $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com
+STACK ?= traffic-tool-dev
 
 .PHONY: image
-image: ## docker build the worker image (worker/Dockerfile) as $(ECR_REPO):$(TAG)
-	docker build -f worker/Dockerfile -t $(ECR_REPO):$(TAG) .
+image: ## docker build the headless worker image (linux/amd64) as $(ECR_REPO):vX.Y.Z-<sha>
+	docker build --platform linux/amd64 --target headless -f worker/Dockerfile -t $(ECR_REPO):$(TAG) .
+
+.PHONY: image-headful
+image-headful: ## docker build the headful variant (full chromium, Xvfb) as $(ECR_REPO):vX.Y.Z-<sha>-headful
+	docker build --platform linux/amd64 --target headful -f worker/Dockerfile -t $(ECR_REPO):$(TAG)-headful .
 
 .PHONY: push
-push: image ## push the worker image to ECR (creates the repository once); prints the WorkerImageUri
+push: image ## push the worker image to ECR (immutable tags, lifecycle policy); prints WorkerImageUri by digest
+	@git diff --quiet HEAD -- || { echo "error: uncommitted changes; the tag $(TAG) names a commit"; exit 1; }
 	aws ecr describe-repositories --repository-names $(ECR_REPO) >/dev/null 2>&1 || \
-	  aws ecr create-repository --repository-name $(ECR_REPO) --image-scanning-configuration scanOnPush=true >/dev/null
-	aws ecr get-login-password | docker login --username AWS --password-stdin $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com
-	docker tag $(ECR_REPO):$(TAG) $(IMAGE_URI)
-	docker push $(IMAGE_URI)
-	@echo "WorkerImageUri=$(IMAGE_URI)"
+	  aws ecr create-repository --repository-name $(ECR_REPO) --image-tag-mutability IMMUTABLE \
+	    --image-scanning-configuration scanOnPush=true >/dev/null
+	aws ecr put-image-tag-mutability --repository-name $(ECR_REPO) --image-tag-mutability IMMUTABLE >/dev/null
+	aws ecr put-lifecycle-policy --repository-name $(ECR_REPO) \
+	  --lifecycle-policy-text file://worker/ecr-lifecycle.json >/dev/null
+	aws ecr get-login-password | docker login --username AWS --password-stdin $(REGISTRY)
+	docker tag $(ECR_REPO):$(TAG) $(REGISTRY)/$(ECR_REPO):$(TAG)
+	docker push $(REGISTRY)/$(ECR_REPO):$(TAG)
+	@echo "WorkerImageUri=$(REGISTRY)/$(ECR_REPO)@$$(aws ecr describe-images --repository-name $(ECR_REPO) \
+	  --image-ids imageTag=$(TAG) --query 'imageDetails[0].imageDigest' --output text)"
+
+.PHONY: account-check
+account-check: ## first deploy step: quotas (Lambda, Fargate vCPU) and the ECS service-linked role
+	scripts/check-account.sh
+
+.PHONY: rollback
+rollback: ## redeploy the previous worker image digest of STACK (default traffic-tool-dev), wait until steady
+	scripts/rollback.sh $(STACK)
+
+.PHONY: drill
+drill: $(STAMP) ## disaster-recovery drill on the local stack: Redis failover, stack re-created; prints RPO/RTO
+	$(OFFLINE) $(PY) scripts/dr_drill.py $(ARGS)
 
 .PHONY: clean
 clean: ## remove build output and caches (keeps the virtualenv)

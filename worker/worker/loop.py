@@ -23,6 +23,7 @@ from jobcore.queue import JobQueue, Lease
 from jobcore.settings import Settings
 from worker.browser_pool import BrowserPool
 from worker.cpu_share import CpuShare
+from worker.healthcheck import touch_heartbeat
 from worker.log_setup import bind_job
 from worker.protection import ScaleInProtection
 from worker.result_cost import with_cost
@@ -247,6 +248,8 @@ class WorkerLoop:
         # reaper names the reason of its sessions' recovery `worker_died`, not `timeout`.
         ttl = 3 * self.settings.heartbeat_s
         await asyncio.to_thread(self.queue.heartbeat, self.worker_id, len(self.inflight), self.capacity, ttl)
+        if self.settings.heartbeat_file:
+            touch_heartbeat(self.settings.heartbeat_file)
         if self.inflight:
             await self.protection.update(True)  # refreshes the expiry while busy
 

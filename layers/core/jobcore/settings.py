@@ -142,6 +142,9 @@ class Settings(BaseSettings):
         default=25.0, ge=1.0, description="SIGTERM: finish or hand back within this"
     )
     heartbeat_s: float = Field(default=5.0, gt=0)
+    heartbeat_file: str = Field(
+        default="", description="touched after each Redis heartbeat; the container health check reads its age"
+    )
     claim_poll_s: float = Field(default=0.5, gt=0, description="idle wait between empty claims")
     analytics_wait_ms: int = Field(
         default=3000, ge=0, description="expect.analytics: wait this long for a hit"
