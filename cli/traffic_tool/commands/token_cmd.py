@@ -32,7 +32,7 @@ def token(
     secret: Annotated[
         str | None,
         typer.Option(
-            help="the tokens secret in Secrets Manager (stack output TokensSecretName) to add it to"
+            help="the tokens secret in Secrets Manager (stack output TokensSecretArn) to add it to"
         ),
     ] = None,
 ) -> None:
