@@ -31,9 +31,7 @@ def token(
     ] = False,
     secret: Annotated[
         str | None,
-        typer.Option(
-            help="the tokens secret in Secrets Manager (stack output TokensSecretArn) to add it to"
-        ),
+        typer.Option(help="the tokens secret in Secrets Manager (stack output TokensSecretArn) to add it to"),
     ] = None,
 ) -> None:
     """Print a new random token for TENANT; with --secret, add its hash to the deployed tokens secret."""
