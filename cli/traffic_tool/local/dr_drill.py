@@ -43,6 +43,7 @@ class Submitted:
     job_id: str
     sessions: int
     at: float  # wall clock, when the request was sent
+    answered: float  # and when its 202 came back
 
 
 @dataclass
@@ -61,7 +62,7 @@ class Submitter:
             sent = time.time()
             try:
                 reply = self.client.submit(self.body)
-                self.accepted.append(Submitted(reply.job_id, reply.sessions, sent))
+                self.accepted.append(Submitted(reply.job_id, reply.sessions, sent, time.time()))
             except ApiClientError:
                 self.refused.append(sent)
             self._stop.wait(self.interval_s)
@@ -163,7 +164,7 @@ def failover(
                 1 for v in views.values() for r in v.sessions if r.status not in ("ok", "queued", "running")
             )
             after = [s for s in submitter.accepted if s.at >= killed_at]
-            first_submit = min((s.at for s in after), default=None)
+            first_submit = min((s.answered for s in after), default=None)
             # a claim after the loss: the first job (queued before or after it) whose first session a
             # worker started after the kill
             starts = [v.started_at.timestamp() for v in views.values() if v.started_at is not None]
