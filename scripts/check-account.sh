@@ -3,10 +3,10 @@
 # service-linked role (a fresh account has none, and the first ECS cluster in a stack can fail
 # without it). Reads quotas only; creates nothing but that role.
 #
-#   scripts/check-account.sh [MAX_WORKERS] [WORKER_VCPU]     (defaults: the template's, 30 and 2)
+#   scripts/check-account.sh [MAX_WORKERS] [WORKER_VCPU]     (defaults: the template's, 16 and 2)
 set -euo pipefail
 
-max_workers=${1:-30}
+max_workers=${1:-16}
 worker_vcpu=${2:-2}
 need_vcpu=$((max_workers * worker_vcpu))
 # 5 functions; the API's share is bounded by the stage throttle, so 100 leaves room for bursts.
