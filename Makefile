@@ -91,13 +91,19 @@ TAG ?= v$(VERSION)-$(shell git rev-parse --short HEAD)
 REGISTRY = $(AWS_ACCOUNT).dkr.ecr.$(AWS_REGION).amazonaws.com
 STACK ?= traffic-tool-dev
 
+IMAGE_TARGET ?= headless
+
 .PHONY: image
 image: ## docker build the headless worker image (linux/amd64) as $(ECR_REPO):vX.Y.Z-<sha>
-	docker build --platform linux/amd64 --target headless -f worker/Dockerfile -t $(ECR_REPO):$(TAG) .
+	docker build --platform linux/amd64 --target $(IMAGE_TARGET) -f worker/Dockerfile -t $(ECR_REPO):$(TAG) .
 
 .PHONY: image-headful
 image-headful: ## docker build the headful variant (full chromium, Xvfb) as $(ECR_REPO):vX.Y.Z-<sha>-headful
-	docker build --platform linux/amd64 --target headful -f worker/Dockerfile -t $(ECR_REPO):$(TAG)-headful .
+	$(MAKE) image IMAGE_TARGET=headful TAG=$(TAG)-headful
+
+.PHONY: push-headful
+push-headful: ## push the headful variant (tag vX.Y.Z-<sha>-headful); prints its WorkerImageUri by digest
+	$(MAKE) push IMAGE_TARGET=headful TAG=$(TAG)-headful
 
 .PHONY: push
 push: image ## push the worker image to ECR (immutable tags, lifecycle policy); prints WorkerImageUri by digest
