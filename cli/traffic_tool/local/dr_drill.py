@@ -105,6 +105,7 @@ def failover(
     endpoint = EndpointProxy(primary_port).start()
     config = StackConfig(
         project_root=project_root(), state_dir=work / "stack-a", port=free_port(), tokens=f"{TENANT}={TOKEN}",
+        allow_targets=f"127.0.0.1:{site.port}",
         min_workers=2, max_workers=2, speed=10.0, redis_port=primary_port,
         extra_env={"TRAFFIC_TOOL_REDIS_URL": endpoint.url, "TRAFFIC_TOOL_ARCHIVE_AGE_S": "0"},
     )  # fmt: skip
@@ -231,9 +232,10 @@ def import_bucket(endpoint: str, bucket: str, source: Path) -> int:
 def recreate(work: Path, started: float, timeout_s: float = 60.0) -> dict[str, Any]:
     """The stack deleted (its Redis and bucket gone) and created anew; the retained archive copied in."""
     job_ids: list[str] = json.loads((work / "jobs.json").read_text())
+    site = FixtureSite().start()
     config = StackConfig(
         project_root=project_root(), state_dir=work / "stack-b", port=free_port(), tokens=f"{TENANT}={TOKEN}",
-        min_workers=1, max_workers=1, speed=10.0,
+        allow_targets=f"127.0.0.1:{site.port}", min_workers=1, max_workers=1, speed=10.0,
     )  # fmt: skip
     stack = LocalStack(config, say=lambda line: None)
     try:
@@ -254,7 +256,7 @@ def recreate(work: Path, started: float, timeout_s: float = 60.0) -> dict[str, A
             wait_for(all_readable, timeout_s, every_s=0.2)
             ready_at = time.time()
             # and the new stack takes work
-            accepted = client.submit({"sessions": [{"url": "http://127.0.0.1:9/", "timeout_s": 5}]})
+            accepted = client.submit({"sessions": [{"url": site.url("/light.html"), "timeout_s": 5}]})
         return {
             "finished_jobs": len(job_ids),
             "readable_jobs": len(readable),
@@ -264,6 +266,7 @@ def recreate(work: Path, started: float, timeout_s: float = 60.0) -> dict[str, A
         }
     finally:
         stack.stop()
+        site.stop()
 
 
 def main(argv: list[str]) -> int:
