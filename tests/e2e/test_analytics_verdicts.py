@@ -20,6 +20,7 @@ from jobcore.models import SessionResult, SessionSpec
 from tests.support.browser_harness import BrowserHarness
 from tests.support.fixture_site import FixtureSite
 from worker.analytics_capture import AnalyticsCapture
+from worker.guards import SessionGuards
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -171,8 +172,9 @@ async def _cdp_session(
     spec = SessionSpec.model_validate({"url": url, "analytics_delivery": delivery})
     capture, paused, tasks = AnalyticsCapture(spec, []), [], set()
     assert browser.pool is not None
+    egress = await browser.runner.open_egress(spec, SessionGuards(spec))  # every context goes through it
     async with browser.pool.browser() as pooled:
-        context = await pooled.browser.new_context()
+        context = await pooled.browser.new_context(**browser.runner.context_options(spec, egress))
         try:
             page = await context.new_page()
             cdp = await context.new_cdp_session(page)
@@ -190,6 +192,7 @@ async def _cdp_session(
             await page.wait_for_timeout(300)
         finally:
             await context.close()
+            egress.close()
     return capture, paused
 
 

@@ -259,7 +259,10 @@ class AnalyticsCapture:
             or self._has_negative_rules()
             or bool(self.expect and self.expect.within_ms)
         )
-        if self.observe and (flush or self._steps_ran or self.web_vitals is None):
+        settled = self.web_vitals is not None and self.web_vitals.lcp_ms is not None
+        if self.observe and (
+            flush or self._steps_ran or not settled or self.spec.expect.web_vitals is not None
+        ):
             try:
                 self.take_vitals(await page.evaluate(_READ_AND_FLUSH_JS, flush))
             except Exception as exc:  # the page went away: no vitals, nothing to flush
