@@ -16,6 +16,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Response
 
+from jobcore.analytics_models import AnalyticsVerdict
 from jobcore.artifact_budget import ArtifactBudget
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
@@ -113,6 +114,8 @@ class _State:
     main_page: Page | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     recorder: ArtifactRecorder | None = None
+    verdict: AnalyticsVerdict | None = None
+    judged: bool = False
     artifacts: list[ArtifactRef] = field(default_factory=list)
     failure: FailureContext | None = None
 
@@ -212,6 +215,7 @@ class SessionRunner:
                     state.recorder.cleanup()
                 raise
             state.timings.total = int((time.monotonic() - started) * 1000)
+            error = self._judge(state, error)  # before the evidence: an analytics failure keeps its evidence
             if state.recorder is not None:  # evidence before the caller closes the context, timeouts too
                 state.artifacts = await state.recorder.finish(
                     error is not None, self.settings.session_grace_s * 0.6
@@ -412,6 +416,12 @@ class SessionRunner:
 
     # ---- result ---------------------------------------------------------------------------------
 
+    def _judge(self, state: _State, error: ErrorInfo | None) -> ErrorInfo | None:
+        """The analytics verdict, and the session's error when it ran cleanly but failed its rules."""
+        capture = state.guards.capture
+        state.verdict, state.judged = capture.verdict(analytics_policy_stop(error)), True
+        return error or analytics_error(state.task.spec, capture, state.verdict)
+
     def _result(self, state: _State, error: ErrorInfo | None) -> SessionResult:
         task = state.task
         guards = state.guards
@@ -420,8 +430,8 @@ class SessionRunner:
                 0, int(time.time() * 1000 - task.enqueued_ms - (state.timings.total or 0))
             )
         capture = guards.capture
-        verdict = capture.verdict(analytics_policy_stop(error))
-        error = error or analytics_error(task.spec, capture, verdict)
+        error = error if state.judged else self._judge(state, error)
+        verdict = state.verdict
         if error is not None:
             error = ErrorInfo(type=error.type, message=mask_text(error.message, state.secrets))
         egress = state.egress
