@@ -5,7 +5,8 @@ claims sessions from a real redis-server; the figures are those of the whole
 worker process tree (Python, Playwright's driver, Chromium and its renderers):
 
 - light page: sessions/min and CPU-seconds per session, whole machine (fresh context per session,
-  analytics detection on); then the same page over HTTPS (a leaf of a CA made at start, trusted through
+  analytics detection on; with `--ledger both`, also with the hit ledger and Web Vitals off: their
+  cost); then the same page over HTTPS (a leaf of a CA made at start, trusted through
   TRAFFIC_TOOL_EXTRA_CA_FILE): the TLS handshake's cost per session, both sides of it on this machine;
 - where the light page's CPU went: renderers, browser, Playwright's driver, the worker's Python with its
   egress proxy (every request goes through it), the rest;
@@ -260,6 +261,14 @@ def run(args: argparse.Namespace) -> None:
         if args.artifacts_only:
             artifact_cost(args, redis_server.url, site, queue, store, logs)
             return
+        # ---- the light page without the hit ledger and Web Vitals, for their cost -------------------
+        if args.ledger == "both":
+            plain = WorkerProcess(redis_server.url, logs / "light-no-ledger.log",
+                                  sessions_per_worker=args.sessions, browsers_per_worker=args.browsers,
+                                  lease_s=30, analytics_ledger=False)  # fmt: skip
+            plain.wait_log("serving")
+            off = light_run(queue, store, plain, site.url("/light.html"), args.light)
+            plain.stop()
         # ---- light page: throughput and CPU -------------------------------------------------
         worker = WorkerProcess(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
                                browsers_per_worker=args.browsers, lease_s=30,
@@ -274,6 +283,11 @@ def run(args: argparse.Namespace) -> None:
             f"{light.cpu / args.light:.3f}; ok={light.ok} analytics_detected={light.detected}"
             + (f"; failures {dict(light.errors)}" if light.errors else "")
         )
+        if args.ledger == "both":
+            cost = (1 - light.per_min / off.per_min) * 100
+            print(f"  ledger+vitals off (TRAFFIC_TOOL_ANALYTICS_LEDGER=false): {off.per_min:.0f} "
+                  f"sessions/min, {off.cpu_per_session:.3f} CPU-s/session; on costs {cost:+.1f}% "
+                  "sessions/min (target within 5%)")  # fmt: skip
         accounted = sum(max(0.0, v) for v in light.roles.values())
         ranked = sorted(light.roles.items(), key=lambda kv: -kv[1])
         split = ", ".join(f"{role} {max(0.0, v) / args.light:.3f}" for role, v in ranked)
@@ -382,6 +396,8 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=48)
     parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions for the light run")
     parser.add_argument("--browsers", type=int, default=2)
+    parser.add_argument("--ledger", choices=("both", "on"), default="both",
+                        help="both: also time the light page with the ledger and Web Vitals off")  # fmt: skip
     parser.add_argument(
         "--figures", type=Path, default=default_path(), help="measured-figures JSON to update"
     )

@@ -18,11 +18,16 @@ CERT_WARN_DAYS = 21  # days left shown red below this: three weeks to renew
 
 
 def _analytics(session: SessionResult) -> str:
-    if not session.analytics:
+    """The verdict when rules were given (tags seen, then the problems), else the tags the ledger saw."""
+    verdict = session.analytics_verdict
+    if verdict is not None:
+        tags = " ".join(verdict.tags_seen) or "no tag"
+        problems = sorted({p.type.value for p in verdict.problems})
+        return f"[green]ok[/] {tags}" if verdict.ok else f"[red]{', '.join(problems)}[/] · {tags}"
+    seen = sorted({f"{h.vendor} {h.id or ''}".strip() for h in session.analytics if h.kind == "hit"})
+    if not seen:
         return "-"
-    first = session.analytics[0]
-    more = f" +{len(session.analytics) - 1}" if len(session.analytics) > 1 else ""
-    return f"{first.vendor} {first.id or ''}".strip() + more
+    return seen[0] + (f" +{len(seen) - 1}" if len(seen) > 1 else "")
 
 
 def _short_url(url: str) -> str:
@@ -80,8 +85,16 @@ def cost_line(view: JobView) -> str | None:
 
 
 def error_notes(view: JobView) -> list[str]:
-    """One line per failed session: what went wrong, in words, and where it stood (the failure context)."""
-    return [f"#{s.index} {s.error.type}: {s.error.message}{_context(s)}" for s in view.sessions if s.error]
+    """One line per failed session: what went wrong, in words, and where it stood (the failure context);
+    then one per analytics problem the error line does not already say."""
+    notes = []
+    for s in view.sessions:
+        if s.error is not None:
+            notes.append(f"#{s.index} {s.error.type}: {s.error.message}{_context(s)}")
+        problems = s.analytics_verdict.problems if s.analytics_verdict is not None else []
+        told = s.error.message if s.error is not None else ""
+        notes += [f"#{s.index}   {p.type}: {p.message}" for p in problems if p.message not in told]
+    return notes
 
 
 def _context(session: SessionResult) -> str:

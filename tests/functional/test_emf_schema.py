@@ -24,6 +24,7 @@ import reaper_handler
 import scaler_backend
 import scaler_handler
 from jobcore import metric_names
+from jobcore.analytics_models import AnalyticsProblem, AnalyticsVerdict, ProblemType
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType
 from jobcore.models import ErrorInfo, SessionCost, SessionResult, Timings
@@ -115,6 +116,9 @@ def emit_everything() -> None:
                 "status": SessionStatus.FAILED,
                 "error": ErrorInfo(type=error, message="m"),
                 "bytes_in": 0,
+                "analytics_verdict": AnalyticsVerdict(
+                    ok=False, problems=[AnalyticsProblem(type=ProblemType.TAG_NOT_LOADED, message="m")]
+                ),
             }
         )
         worker.ended(failed)

@@ -94,3 +94,19 @@ def test_swagger_is_off_by_default() -> None:
 
 def test_swagger_is_served_when_the_setting_enables_it(swagger_app: ModuleType) -> None:
     assert get(swagger_app, "/swagger") == 200
+
+
+def test_the_document_describes_the_analytics_fields() -> None:
+    schemas = json.loads(api_handler.app.get_openapi_json_schema(title="traffic-tool"))["components"][
+        "schemas"
+    ]
+    result = schemas["SessionResult"]["properties"]
+    for name in ("analytics", "analytics_dropped", "analytics_verdict", "web_vitals"):
+        assert name in result, name
+    assert "analytics_delivery" in schemas["SessionSpec"]["properties"]
+    assert {"analytics", "requests", "web_vitals"} <= set(schemas["Expect"]["properties"])
+    for model in ("AnalyticsExpect", "EventRule", "ParamRule", "RequestRule", "WebVitalsBudget",
+                  "AnalyticsHit", "AnalyticsVerdict", "AnalyticsProblem", "WebVitals"):  # fmt: skip
+        assert model in schemas, model
+    problem_types = schemas["ProblemType"]["enum"]
+    assert "blocked_by_policy" in problem_types and "request_assertion" in problem_types

@@ -6,29 +6,30 @@ only saves bytes and records hits, so it pauses only the requests it must act
 on: one CDP Fetch interception on the page whose patterns are the blocked
 resource types, the blocked URL patterns and the analytics collectors' URL
 globs. Every other request runs without a round trip through the worker.
-Collectors are never blocked: a paused request that `detect` recognises is
-recorded and let through, whatever its type.
+Collectors are never blocked: a paused request that the analytics capture
+(`worker.analytics_capture`) recognises is recorded and answered with 204 (or,
+with `analytics_delivery: "send"`, let through), whatever its type.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import fnmatch
 import logging
 from typing import Any
 
 from playwright.async_api import BrowserContext, CDPSession, Page
 
-from jobcore.analytics import COLLECTOR_URL_GLOBS, detect
+from jobcore.analytics import collector_url_patterns
 from jobcore.errors import ErrorType
 from jobcore.masking import mask_url
-from jobcore.models import AnalyticsHit, ErrorInfo, SessionSpec
+from jobcore.models import ErrorInfo, SessionSpec
+from jobcore.spec_secrets import secret_values
+from worker.analytics_capture import AnalyticsCapture
 from worker.error_mapping import from_type
 
 log = logging.getLogger(__name__)
 
-MAX_HITS = 50
 # Playwright's resource type names (the spec's `block`) → the protocol's.
 CDP_RESOURCE_TYPES = {
     "stylesheet": "Stylesheet", "image": "Image", "media": "Media", "font": "Font", "script": "Script",
@@ -41,7 +42,8 @@ def fetch_patterns(spec: SessionSpec) -> list[dict[str, str]]:
     """The Fetch.enable patterns: exactly the requests this session's guards must see."""
     patterns = [{"urlPattern": "*", "resourceType": CDP_RESOURCE_TYPES[t]} for t in dict.fromkeys(spec.block)]
     patterns += [{"urlPattern": p} for p in _url_patterns(spec)]
-    patterns += [{"urlPattern": g} for g in COLLECTOR_URL_GLOBS]
+    custom = spec.expect.analytics.collectors if spec.expect.analytics is not None else ()
+    patterns += [{"urlPattern": g} for g in collector_url_patterns(custom)]
     return patterns
 
 
@@ -50,13 +52,12 @@ def _url_patterns(spec: SessionSpec) -> tuple[str, ...]:
 
 
 class SessionGuards:
-    def __init__(self, spec: SessionSpec) -> None:
+    def __init__(self, spec: SessionSpec, *, observe: bool = True) -> None:
         self.spec = spec
+        self.capture = AnalyticsCapture(spec, secret_values(spec), observe=observe)
         self.block_types = frozenset(CDP_RESOURCE_TYPES[t] for t in spec.block)
         self.block_patterns = _url_patterns(spec)
         self.blocked_requests = 0
-        self.analytics: list[AnalyticsHit] = []
-        self.analytics_seen = asyncio.Event()
         self.stop_error: ErrorInfo | None = None
         self.stopped = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -89,11 +90,12 @@ class SessionGuards:
         request = event["request"]
         url = request["url"]
         try:
-            hit = detect(url, request.get("method", "GET"), _post_data(request))
-            if hit is not None:
-                self._record_hit(hit)
-            elif event.get("resourceType") in self.block_types or self._matches_pattern(url):
+            if await self.capture.handle_cdp_paused(session, event):
+                return
+            kind = event.get("resourceType")
+            if kind in self.block_types or self._matches_pattern(url):
                 self.blocked_requests += 1
+                self.capture.note_blocked(url, _block_reason(str(kind), self.block_types))
                 await session.send(
                     "Fetch.failRequest", {"requestId": event["requestId"], "errorReason": "BlockedByClient"}
                 )
@@ -105,16 +107,8 @@ class SessionGuards:
     def _matches_pattern(self, url: str) -> bool:
         return any(fnmatch.fnmatchcase(url, p) for p in self.block_patterns)
 
-    def _record_hit(self, hit: AnalyticsHit) -> None:
-        if len(self.analytics) < MAX_HITS:
-            self.analytics.append(hit)
-        self.analytics_seen.set()
 
-
-def _post_data(request: dict[str, Any]) -> str | bytes | None:
-    if "postData" in request:
-        return str(request["postData"])
-    entries = request.get("postDataEntries")
-    if entries:
-        return b"".join(base64.b64decode(e.get("bytes", "")) for e in entries)
-    return None
+def _block_reason(resource_type: str, block_types: frozenset[str]) -> str:
+    if resource_type in block_types:
+        return f"resource type {resource_type.lower()!r} is in the session's block list"
+    return "the URL matches the session's block_urls"

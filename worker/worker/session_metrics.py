@@ -24,6 +24,7 @@ class SessionMetrics:
         self._metrics = emf.new_metrics()
         self._failed: Counter[str] = Counter()
         self._cost_by_tenant: defaultdict[str, list[tuple[float, float]]] = defaultdict(list)
+        self._problems: Counter[str] = Counter()
         self._ended = 0
 
     def started(self, count: int) -> None:
@@ -36,6 +37,8 @@ class SessionMetrics:
         else:
             self._metrics.add_metric(name=metric_names.SESSIONS_FAILED, unit=MetricUnit.Count, value=1)
             self._failed[result.error.type.value if result.error else "unknown"] += 1
+        if result.analytics_verdict is not None:
+            self._problems.update(p.type.value for p in result.analytics_verdict.problems)
         self._metrics.add_metric(
             name=metric_names.BYTES_PER_SESSION, unit=MetricUnit.Bytes, value=result.bytes_in
         )
@@ -79,4 +82,10 @@ class SessionMetrics:
                 for usd, cpu_s in values:
                     by_tenant.add_metric(name=metric_names.SESSION_COST, unit=MetricUnit.NoUnit, value=usd)
                     by_tenant.add_metric(name=metric_names.SESSION_CPU, unit=MetricUnit.Seconds, value=cpu_s)
+        problems, self._problems = self._problems, Counter()
+        for problem_type, count in sorted(problems.items()):
+            with emf.dimensioned(metric_names.PROBLEM_TYPE_DIMENSION, problem_type) as by_problem:
+                by_problem.add_metric(
+                    name=metric_names.ANALYTICS_PROBLEMS, unit=MetricUnit.Count, value=count
+                )
         self._ended = 0

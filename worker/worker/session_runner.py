@@ -16,6 +16,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Response
 
+from jobcore.analytics_models import AnalyticsVerdict
 from jobcore.artifact_budget import ArtifactBudget
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
@@ -34,6 +35,7 @@ from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
 from jobcore.urlguard import Target, parse_proxy_server, parse_target
 from worker import steps
+from worker.analytics_capture import VITALS_SNAPSHOT_JS, analytics_error, analytics_policy_stop
 from worker.artifacts import ArtifactRecorder
 from worker.egress_proxy import EgressProxy, EgressSession
 from worker.error_mapping import classify, from_type, net_error_code
@@ -59,12 +61,17 @@ POPUP_RULE_JS = """(() => {
   };
 })();"""
 
-_TIMINGS_JS = """() => {
+# The navigation timings and the Web Vitals observer's figures so far, in one round trip.
+_TIMINGS_JS = (
+    """() => {
   const n = performance.getEntriesByType('navigation')[0];
   if (!n) return null;
   const f = v => (v > 0 ? Math.round(v - n.startTime) : null);
-  return [f(n.responseStart), f(n.domContentLoadedEventEnd), f(n.loadEventEnd)];
+  return [f(n.responseStart), f(n.domContentLoadedEventEnd), f(n.loadEventEnd), ("""
+    + VITALS_SNAPSHOT_JS
+    + """)()];
 }"""
+)
 # The page's resources, as the browser counts them (the document and its redirect hops come from the
 # navigation's response: Navigation Timing does not count cross-origin redirects).
 _RESOURCES_JS = "() => performance.getEntriesByType('resource').length"
@@ -107,6 +114,8 @@ class _State:
     main_page: Page | None = None
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     recorder: ArtifactRecorder | None = None
+    verdict: AnalyticsVerdict | None = None
+    judged: bool = False
     artifacts: list[ArtifactRef] = field(default_factory=list)
     failure: FailureContext | None = None
 
@@ -183,7 +192,7 @@ class SessionRunner:
         even when this coroutine is cancelled by the watchdog."""
         started = time.monotonic()
         spec = task.spec
-        guards = SessionGuards(spec)
+        guards = SessionGuards(spec, observe=self.settings.analytics_ledger)
         state = _State(task, guards, started + spec.timeout_s, secret_values(spec))
         egress = state.egress = await self.open_egress(spec, guards)
         try:
@@ -206,6 +215,7 @@ class SessionRunner:
                     state.recorder.cleanup()
                 raise
             state.timings.total = int((time.monotonic() - started) * 1000)
+            error = self._judge(state, error)  # before the evidence: an analytics failure keeps its evidence
             if state.recorder is not None:  # evidence before the caller closes the context, timeouts too
                 state.artifacts = await state.recorder.finish(
                     error is not None, self.settings.session_grace_s * 0.6
@@ -248,7 +258,8 @@ class SessionRunner:
     async def _drive(self, context: BrowserContext, state: _State) -> ErrorInfo | None:
         spec = state.task.spec
         guards = state.guards
-        await context.add_init_script(POPUP_RULE_JS + _RESOURCE_BUFFER_JS)
+        await guards.capture.attach(context)
+        await context.add_init_script(POPUP_RULE_JS + _RESOURCE_BUFFER_JS + guards.capture.init_script())
         context.on("page", lambda p: self._on_new_page(p, state))
         page = await context.new_page()
         state.main_page = page
@@ -261,7 +272,8 @@ class SessionRunner:
             "crash", lambda _p: guards.stop(from_type(ErrorType.BROWSER_CRASH, "the page's renderer crashed"))
         )
         await guards.attach_page(context, page)
-
+        page.on("framenavigated", guards.capture.frame_navigated)
+        guards.capture.navigation_started()
         try:
             response = await page.goto(
                 spec.url, wait_until=spec.wait_until, timeout=max(1.0, state.remaining_ms())
@@ -284,6 +296,7 @@ class SessionRunner:
         for number, step in enumerate(spec.steps, start=1):
             if state.recorder is not None:
                 state.recorder.step(number, step.action)
+            guards.capture.step_started(number, step.action)
             try:
                 await steps.perform(page, step, state.remaining_ms())
             except Exception as exc:
@@ -309,7 +322,8 @@ class SessionRunner:
         state.tls = await tls_of(response)
         values = await page.evaluate(_TIMINGS_JS)
         if values:
-            state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values
+            state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values[:3]
+            state.guards.capture.take_vitals(values[3])
 
     # ---- the egress proxy's refusals ------------------------------------------------------------
 
@@ -367,18 +381,14 @@ class SessionRunner:
                 )
             except Exception:
                 return from_type(ErrorType.EXPECTATION_FAILED, f"selector {expect.selector!r} not found")
-        if expect.analytics and not state.guards.analytics_seen.is_set():
-            wait_s = min(self.settings.analytics_wait_ms, state.remaining_ms()) / 1000
-            try:
-                await asyncio.wait_for(state.guards.analytics_seen.wait(), timeout=wait_s)
-            except TimeoutError:
-                return from_type(ErrorType.ANALYTICS_NOT_DETECTED)
         if state.task.spec.screenshot and self.screenshots is not None:
             png = await page.screenshot(type="png", timeout=max(1.0, state.remaining_ms()))
             task = state.task
             state.screenshot_url = await self.screenshots.put(
                 task.tenant, task.job_id, task.index, task.attempt, png
             )
+        # Last: it hides the page to flush the tags' batches. The verdict is judged in _result.
+        await state.guards.capture.settle(page, state.remaining_ms(), self.settings.analytics_wait_ms)
         return None
 
     # ---- page events ----------------------------------------------------------------------------
@@ -406,6 +416,12 @@ class SessionRunner:
 
     # ---- result ---------------------------------------------------------------------------------
 
+    def _judge(self, state: _State, error: ErrorInfo | None) -> ErrorInfo | None:
+        """The analytics verdict, and the session's error when it ran cleanly but failed its rules."""
+        capture = state.guards.capture
+        state.verdict, state.judged = capture.verdict(analytics_policy_stop(error)), True
+        return error or analytics_error(state.task.spec, capture, state.verdict)
+
     def _result(self, state: _State, error: ErrorInfo | None) -> SessionResult:
         task = state.task
         guards = state.guards
@@ -413,6 +429,9 @@ class SessionRunner:
             state.timings.queue_wait = max(
                 0, int(time.time() * 1000 - task.enqueued_ms - (state.timings.total or 0))
             )
+        capture = guards.capture
+        error = error if state.judged else self._judge(state, error)
+        verdict = state.verdict
         if error is not None:
             error = ErrorInfo(type=error.type, message=mask_text(error.message, state.secrets))
         egress = state.egress
@@ -420,6 +439,7 @@ class SessionRunner:
         requests = state.page_requests
         if requests is None:  # the page never finished: what reached the proxy
             requests = (egress.http_requests + egress.tunnels + refused) if egress is not None else 0
+        ledger, dropped = capture.ledger()
         return SessionResult(
             index=task.index,
             url=mask_url(task.spec.url),
@@ -432,7 +452,10 @@ class SessionRunner:
             bytes_out=egress.bytes_out if egress is not None else 0,
             requests=requests + guards.blocked_requests,
             blocked_requests=guards.blocked_requests + refused,
-            analytics=list(guards.analytics),
+            analytics=ledger,
+            analytics_dropped=dropped,
+            analytics_verdict=verdict,
+            web_vitals=capture.web_vitals,
             console_errors=list(state.console_errors),
             screenshot_url=state.screenshot_url,
             attempts=task.attempt,

@@ -50,6 +50,41 @@ def _generated_js() -> bytes:
     return (body + "window.appReady = f1499(3, 4);\n").encode()
 
 
+# A stand-in for gtag.js / gtm.js, served at /gtag/js and /gtm.js: it sends a GA4 page_view for its id
+# (`ga` or `id`) unless `silent=1`, after `delay` ms, with `gcs` when given, and batches events queued
+# through window.ttGtag[id].event(name, params) into one POST, flushed when the page is hidden.
+FAKE_TAG_JS = b"""(function () {
+  var p = new URL(document.currentScript.src).searchParams;
+  var id = p.get('ga') || p.get('id');
+  var queue = [];
+  function common() {
+    return 'v=2&tid=' + id + '&dl=' + encodeURIComponent(location.href)
+      + '&dt=' + encodeURIComponent(document.title) + (p.get('gcs') ? '&gcs=' + p.get('gcs') : '');
+  }
+  function line(en, ep) {
+    var s = 'en=' + en;
+    for (var k in ep || {}) {
+      s += '&' + (typeof ep[k] === 'number' ? 'epn.' : 'ep.') + k + '=' + encodeURIComponent(ep[k]);
+    }
+    return s;
+  }
+  function flush() {
+    if (queue.length) { navigator.sendBeacon('/g/collect?' + common(), queue.join('\\n')); queue = []; }
+  }
+  window.ttGtag = window.ttGtag || {};
+  window.ttGtag[id] = {event: function (en, ep) { queue.push(line(en, ep)); }, flush: flush};
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'hidden') flush();
+  });
+  if (p.get('silent') !== '1') {
+    setTimeout(function () {
+      navigator.sendBeacon('/g/collect?' + common() + '&en=page_view');
+    }, +(p.get('delay') || 0));
+  }
+})();
+"""
+MAX_TAG_PAD = 2_000_000
+
 GENERATED_CSS = _generated_css()
 GENERATED_JS = _generated_js()
 
@@ -138,8 +173,13 @@ def _make_handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
             site.record("GET", self.path, "")
             parts = urlsplit(self.path)
             path, query = parts.path, parse_qs(parts.query)
-            if path.endswith("/collect"):
+            if path.endswith("/collect") or path == "/tr":
                 self._send(204, b"")
+            elif path in ("/gtag/js", "/gtm.js"):  # the fake tag: ?status=404 fails it, ?pad=N weighs it
+                code = int(query.get("status", ["200"])[0])
+                pad = min(int(query.get("pad", ["0"])[0]), MAX_TAG_PAD)
+                body = FAKE_TAG_JS + (b"/*" + b"x" * pad + b"*/" if pad else b"")
+                self._send(code, body if code < 400 else b"not found", "text/javascript")
             elif path.startswith("/redirect/"):
                 hops = int(path.rsplit("/", 1)[1] or 0)
                 target = f"/redirect/{hops - 1}" if hops > 1 else "/light.html"

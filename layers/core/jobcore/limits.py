@@ -59,3 +59,13 @@ WEBHOOK_BACKOFF_CAP_S: Final = 3600.0
 WEBHOOK_DELIVERIES_KEPT: Final = 100  # per webhook, newest first (GET /webhooks/{id}/deliveries)
 WEBHOOK_SIGNATURE_TOLERANCE_S: Final = 300  # receivers should refuse older timestamps (replays)
 DELIVERY_BATCH: Final = 50  # deliveries one sender pass takes
+
+# Analytics verification (issue 10): the hit ledger, assertions and bounded regexes.
+MAX_LEDGER_ENTRIES: Final = 200  # entries a result keeps; `analytics_dropped` counts the rest
+MAX_HIT_PARAMS: Final = 60  # parameters kept per ledger entry
+MAX_PARAM_VALUE_LENGTH: Final = 200
+MAX_REGEX_LENGTH: Final = 200
+MAX_ANALYTICS_RULES: Final = 50  # tags, events, request assertions or collector patterns, each
+MAX_RECORDED_REQUESTS: Final = 2000  # requests a session remembers for `expect.requests`
+MAX_WITHIN_MS: Final = 120_000
+ANALYTICS_SETTLE_MS: Final = 300  # after the flush, how long stragglers may still arrive for negative rules

@@ -17,6 +17,7 @@ PRIORITY_DIMENSION: Final = "Priority"  # high | normal | low
 ERROR_TYPE_DIMENSION: Final = "ErrorType"  # jobcore.errors.ErrorType values
 STATUS_CLASS_DIMENSION: Final = "StatusClass"  # 2xx | 4xx | 5xx
 TENANT_DIMENSION: Final = "Tenant"  # the cost ledger's figures per tenant
+PROBLEM_TYPE_DIMENSION: Final = "ProblemType"  # jobcore.analytics_models.ProblemType values
 
 # Fleet gauges: the scaler publishes them every minute from one Redis read (the same figures as /health).
 ACTIVE_SESSIONS: Final = "ActiveSessions"
@@ -37,6 +38,7 @@ QUEUE_WAIT: Final = "QueueWait"  # milliseconds from enqueue to the session's st
 ZOMBIES_REAPED: Final = "ZombieProcessesReaped"
 SESSION_COST: Final = "SessionCostUsd"  # estimated, per session: the total, and per Tenant
 SESSION_CPU: Final = "SessionCpuSeconds"  # the session's share of the worker's CPU: the total, and per Tenant
+ANALYTICS_PROBLEMS: Final = "AnalyticsProblems"  # per ProblemType: what the analytics verdicts found
 
 # The reaper
 SESSIONS_REQUEUED: Final = "SessionsRequeued"
@@ -61,6 +63,7 @@ DIMENSION_SETS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     API_REQUESTS: ((STATUS_CLASS_DIMENSION,),),
     SESSION_COST: ((), (TENANT_DIMENSION,)),
     SESSION_CPU: ((), (TENANT_DIMENSION,)),
+    ANALYTICS_PROBLEMS: ((PROBLEM_TYPE_DIMENSION,),),
 }
 
 

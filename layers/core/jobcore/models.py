@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -20,6 +21,15 @@ from pydantic import (
 )
 
 from jobcore import limits
+from jobcore.analytics_models import (
+    AnalyticsExpect,
+    AnalyticsHit,
+    AnalyticsVerdict,
+    RequestRule,
+    WebVitals,
+    WebVitalsBudget,
+    analytics_shorthand,
+)
 from jobcore.constants import JobStatus, Priority, SessionStatus
 from jobcore.errors import ErrorType
 from jobcore.urlguard import parse_proxy_server
@@ -147,7 +157,14 @@ class ExpectTls(_Input):
 
 
 class Expect(_Input):
-    analytics: bool = False
+    analytics: Annotated[AnalyticsExpect | None, BeforeValidator(analytics_shorthand)] = Field(
+        default=None,
+        description="true (any collector hit) or rules: tags, events, no_duplicates, consent, within_ms",
+    )
+    requests: Annotated[list[RequestRule], Field(max_length=limits.MAX_ANALYTICS_RULES)] = Field(
+        default_factory=list, description="assertions over every request the page makes"
+    )
+    web_vitals: WebVitalsBudget | None = None
     status: Annotated[int, Field(ge=100, le=599)] | None = None
     selector: Selector | None = None
     tls: ExpectTls | None = None
@@ -193,6 +210,11 @@ class SessionSpec(_Input):
     max_bytes: Annotated[int, Field(ge=1024, le=limits.MAX_MAX_BYTES)] = limits.DEFAULT_MAX_BYTES
     proxy: ProxySpec | None = None
     expect: Expect = Field(default_factory=Expect)
+    analytics_delivery: Literal["answer", "send"] = Field(
+        default="answer",
+        description="answer: collector requests get a 204 from the worker and never reach the vendor; "
+        "send: they go out (each ledger entry then says delivered)",
+    )
     screenshot: bool = False
     viewport: Viewport = Field(default_factory=Viewport)
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
@@ -226,12 +248,6 @@ class Timings(BaseModel):
     dom_content_loaded: int | None = None
     load: int | None = None
     total: int | None = None
-
-
-class AnalyticsHit(BaseModel):
-    vendor: str
-    id: str | None = None
-    event: str | None = None
 
 
 class TlsInfo(BaseModel):
@@ -295,7 +311,14 @@ class SessionResult(BaseModel):
     bytes_out: int = Field(default=0, description="bytes sent on the wire")
     requests: int = 0
     blocked_requests: int = 0
-    analytics: list[AnalyticsHit] = Field(default_factory=list)
+    analytics: list[AnalyticsHit] = Field(
+        default_factory=list, description=f"the hit ledger, at most {limits.MAX_LEDGER_ENTRIES} entries"
+    )
+    analytics_dropped: int = Field(default=0, description="ledger entries past the cap, not kept")
+    analytics_verdict: AnalyticsVerdict | None = Field(
+        default=None, description="the analytics and request assertions judged; null when none were asked"
+    )
+    web_vitals: WebVitals | None = None
     console_errors: list[str] = Field(default_factory=list)
     screenshot_url: str | None = None
     attempts: int = 0

@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     analytics_wait_ms: int = Field(
         default=3000, ge=0, description="expect.analytics: wait this long for a hit"
     )
+    analytics_ledger: bool = Field(
+        default=True,
+        description="record tag script loads, request URLs and Web Vitals (off only to measure their cost)",
+    )
     reaper_interval_s: float = Field(
         default=30.0, gt=0, description="orphaned Chrome processes reaped this often"
     )
