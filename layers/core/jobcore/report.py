@@ -165,6 +165,15 @@ def _evidence(s: SessionResult, screenshots: Mapping[int, bytes], link: Artifact
     return "".join(parts)
 
 
+def _certificate(s: SessionResult) -> str:
+    """The main document's certificate in a few words: what a weekly expiry check looks at."""
+    tls = s.tls
+    if tls is None:
+        return "-"
+    issuer = f", {tls.issuer}" if tls.issuer else ""
+    return f"{tls.days_left} days left (until {tls.valid_to.date().isoformat()}), {tls.protocol}{issuer}"
+
+
 def _row(s: SessionResult, screenshots: Mapping[int, bytes], link: ArtifactLink) -> str:
     t = s.timings_ms
     analytics = ", ".join(" ".join(x for x in (h.vendor, h.id, h.event) if x) for h in s.analytics) or "-"
@@ -179,7 +188,7 @@ def _row(s: SessionResult, screenshots: Mapping[int, bytes], link: ArtifactLink)
         f'<td class="n">{esc(s.http_status or "-")}</td>',
         f'<td class="n">{esc(_ms(t.queue_wait))}</td>', f'<td class="n">{esc(_ms(t.ttfb))}</td>',
         f'<td class="n">{esc(_ms(t.total))}</td>', f'<td class="n">{s.bytes_in / 1024:,.1f} KB</td>',
-        f"<td>{esc(analytics)}</td>", f"<td>{error}</td>",
+        f"<td>{esc(_certificate(s))}</td>", f"<td>{esc(analytics)}</td>", f"<td>{error}</td>",
     ]  # fmt: skip
     return f'<tr class="session status-{esc(s.status)}" data-index="{s.index}">' + "".join(cells) + "</tr>"
 
@@ -193,7 +202,8 @@ def render_report(
     shots = screenshots or {}
     linker: ArtifactLink = link or (lambda _s, a: a.url)
     labels = " ".join(f"{k}={v}" for k, v in view.labels.items())
-    head = ["#", "page", "status", "HTTP", "queue wait", "TTFB", "total", "bytes", "analytics", "error"]
+    head = ["#", "page", "status", "HTTP", "queue wait", "TTFB", "total", "bytes", "certificate", "analytics",
+            "error"]  # fmt: skip
     return "".join([
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
