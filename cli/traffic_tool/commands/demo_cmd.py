@@ -55,6 +55,8 @@ def demo(
 
     state = Path(tempfile.mkdtemp(prefix="traffic-tool-demo-"))
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # Ctrl-C stops everything, even when started from a script that left SIGINT ignored (`cmd &`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     site = FixtureSite().start()
     config = StackConfig(
         project_root=project_root(), state_dir=state, port=port or free_port(), tokens=f"demo={DEMO_TOKEN}",

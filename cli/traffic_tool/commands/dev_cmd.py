@@ -72,6 +72,8 @@ def dev(
         offline_dns=offline_dns,
     )  # fmt: skip
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # Ctrl-C stops everything, even when started from a script that left SIGINT ignored (`cmd &`).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = LocalStack(config, say=lambda line: err.print(line, highlight=False))
     try:
         err.print(f"sample site on {site.url('/')}")
