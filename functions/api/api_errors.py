@@ -7,7 +7,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseContentModel,
+    OpenAPIResponseContentSchema,
+)
 from pydantic import BaseModel
 
 from jobcore.errors import (
@@ -43,16 +47,18 @@ _GATEWAY_ERROR = {"type": "object", "properties": {"message": {"type": "string"}
 
 def documented(
     status: int,
-    model: type[BaseModel],
+    model: type[BaseModel] | None,
     description: str,
     errors: tuple[int, ...],
     descriptions: dict[int, str] | None = None,
 ) -> dict[int, OpenAPIResponse]:
     """A route's responses: its success with its model, and each error it can answer with
     (`descriptions` overrides the wording of a status for routes that are not about jobs)."""
-    out: dict[int, OpenAPIResponse] = {
-        status: {"description": description, "content": {"application/json": {"model": model}}}
-    }
+    # model None: a success with no body (204); an empty `content` keeps Powertools from adding one
+    content: dict[str, OpenAPIResponseContentSchema | OpenAPIResponseContentModel] = (
+        {"application/json": {"model": model}} if model is not None else {}
+    )
+    out: dict[int, OpenAPIResponse] = {status: {"description": description, "content": content}}
     for code in errors:
         schema: OpenAPIResponse = {"description": (descriptions or {}).get(code, ERROR_STATUSES[code])}
         if code == 401:

@@ -100,11 +100,11 @@ def patch_check(check_id: CheckId, patch: Annotated[CheckPatch, Body()]) -> Chec
 @router.delete(
     "/checks/<check_id>",
     summary="Delete a check and its schedule",
-    responses=documented(204, CheckList, "deleted (no body)", _READ, _WORDS),
+    responses=documented(204, None, "deleted (no body)", _READ, _WORDS),
 )
-def delete_check(check_id: CheckId) -> Response[str]:
+def delete_check(check_id: CheckId) -> Response[None]:
     api_service.check_plane().checks.delete(tenant(), check_id)
-    return Response(HTTPStatus.NO_CONTENT, content_types.APPLICATION_JSON, "")
+    return Response(HTTPStatus.NO_CONTENT, None, None)
 
 
 @router.post(
@@ -142,11 +142,11 @@ def list_webhooks() -> WebhookList:
 @router.delete(
     "/webhooks/<webhook_id>",
     summary="Delete a webhook; its pending deliveries are dead-lettered",
-    responses=documented(204, WebhookList, "deleted (no body)", _READ, _WORDS),
+    responses=documented(204, None, "deleted (no body)", _READ, _WORDS),
 )
-def delete_webhook(webhook_id: WebhookId) -> Response[str]:
+def delete_webhook(webhook_id: WebhookId) -> Response[None]:
     api_service.check_plane().webhooks.delete(tenant(), webhook_id)
-    return Response(HTTPStatus.NO_CONTENT, content_types.APPLICATION_JSON, "")
+    return Response(HTTPStatus.NO_CONTENT, None, None)
 
 
 @router.get(
