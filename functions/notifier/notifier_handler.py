@@ -3,31 +3,25 @@ job.completed deliveries, then drain the webhook delivery queue with backoff and
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import metric_names
-from jobcore.check_plane import CheckPlane, build
-from jobcore.redis_conn import connect
+from jobcore.check_plane import from_environment
 from jobcore.scheduled import ScheduledFunction
-from jobcore.settings import load_settings
 
 function = ScheduledFunction()
 logger, metrics = function.logger, function.metrics
 
 
-@cache
-def plane() -> CheckPlane:
-    settings = load_settings()
-    return build(connect(settings), settings)
+plane = from_environment
 
 
 def reset() -> None:
     """Forget the cached connection (the local stack and tests change the environment)."""
-    plane.cache_clear()
+    from_environment.cache_clear()
 
 
 @function.handler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import redis
 
@@ -10,7 +11,8 @@ from jobcore.check_runs import AlertTopic, CheckSettler, SnsAlertTopic
 from jobcore.check_schedules import ScheduleBackend, schedule_backend
 from jobcore.checks import CheckService
 from jobcore.jobs import JobService
-from jobcore.settings import Settings
+from jobcore.redis_conn import connect
+from jobcore.settings import Settings, load_settings
 from jobcore.webhook_sender import WebhookSender
 from jobcore.webhooks import WebhookService
 
@@ -39,3 +41,11 @@ def build(
     settler = CheckSettler(client, checks, webhooks, api_url=settings.api_url, topic=topic)
     sender = WebhookSender(client, jobs.policy, timeout_s=settings.webhook_timeout_s)
     return CheckPlane(jobs, webhooks, checks, settler, sender)
+
+
+@cache
+def from_environment() -> CheckPlane:
+    """The plane of this process's settings, built once (a Lambda's cold start); the dispatch and
+    notifier functions share it. `from_environment.cache_clear()` forgets it."""
+    settings = load_settings()
+    return build(connect(settings), settings)
