@@ -157,6 +157,12 @@ class EgressSession:
         self.proxy.own.discard((ipaddress.IPv4Address("127.0.0.1"), self.port))
         self._cut_connections()
 
+    async def quiesce(self, timeout_s: float) -> None:
+        """Wait, at most `timeout_s`, until none of the session's connections is open."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._writers and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
+
     def refused_hosts(self) -> set[tuple[str, int]]:
         return {(r.host, r.port) for r in self.refusals}
 

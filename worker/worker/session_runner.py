@@ -77,6 +77,8 @@ _TIMINGS_JS = (
 _RESOURCES_JS = "() => performance.getEntriesByType('resource').length"
 # Resource Timing keeps 250 entries by default; a heavy page has more.
 _RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
+# analytics_delivery "send": how long the session's connections may take to finish before they are cut.
+_SEND_SETTLE_S = 1.0
 # Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
 _EGRESS_NET_ERRORS = frozenset({
     "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE",
@@ -222,6 +224,9 @@ class SessionRunner:
                 )
                 if error is not None:
                     state.failure = state.recorder.failure(error.type is ErrorType.STEP_FAILED)
+            if spec.analytics_delivery == "send":
+                # Hits the ledger calls delivered were let through: let them land before the cut.
+                await egress.quiesce(_SEND_SETTLE_S)
         finally:
             # After the evidence (the page as it was, not an error page), and also when cancelled:
             # no connection of this session outlives it.
