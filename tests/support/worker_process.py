@@ -12,7 +12,7 @@ from typing import Any
 
 import psutil
 
-from worker.reaper import OWNER_ENV
+from worker.orphan_reaper import OWNER_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,7 +20,7 @@ import psutil
 from playwright.async_api import Browser, Playwright
 
 from jobcore.settings import Settings
-from worker import reaper, trust_store
+from worker import orphan_reaper, trust_store
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class BrowserPool:
             before = _chrome_children()
             env: dict[str, str | float | bool] = {
                 **(self.env or os.environ),
-                reaper.OWNER_ENV: str(os.getpid()),
+                orphan_reaper.OWNER_ENV: str(os.getpid()),
                 **(self.home.env() if self.home is not None else {}),
             }
             browser = await self.pw.chromium.launch(
@@ -223,7 +223,7 @@ class BrowserPool:
 
     async def reap_orphans(self) -> int:
         async with self._launch_lock:  # a browser being launched is not yet in live_pgids
-            return await asyncio.to_thread(reaper.reap, self.live_pgids())
+            return await asyncio.to_thread(orphan_reaper.reap, self.live_pgids())
 
     async def close(self) -> None:
         self._closing = True

@@ -101,7 +101,7 @@ class WorkerLoop:
         helpers = [
             asyncio.create_task(self._every(self.settings.lease_s / 3, self._renew)),
             asyncio.create_task(self._every(self.settings.heartbeat_s, self._heartbeat_once)),
-            asyncio.create_task(self._every(self.settings.reaper_interval_s, self._reap)),
+            asyncio.create_task(self._every(self.settings.orphan_reaper_interval_s, self._reap_orphans)),
             asyncio.create_task(self._every(FLUSH_INTERVAL_S, self._flush_metrics)),
         ]
         try:
@@ -220,7 +220,7 @@ class WorkerLoop:
                 self.totals.session_ended(result)
         return written
 
-    # ---- leases, heartbeat, reaper --------------------------------------------------------------
+    # ---- leases, heartbeat, orphan reaper -----------------------------------------------------------
 
     async def _renew(self) -> None:
         items = [i for i in self.inflight.values() if not i.lost]
@@ -253,7 +253,7 @@ class WorkerLoop:
         if self.inflight:
             await self.protection.update(True)  # refreshes the expiry while busy
 
-    async def _reap(self) -> None:
+    async def _reap_orphans(self) -> None:
         count = await self.pool.reap_orphans()
         self.reaped += count
         if count:

@@ -20,7 +20,7 @@ from jobcore.artifact_budget import ArtifactBudget
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
 from jobcore.settings import Settings
-from worker import reaper
+from worker import orphan_reaper
 from worker.browser_pool import BrowserPool
 from worker.egress_proxy import EgressProxy
 from worker.log_setup import configure_logging
@@ -84,7 +84,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     if xvfb is not None:
         env["DISPLAY"] = await asyncio.to_thread(xvfb.start)
     # Browsers of a worker that died with -9 are orphans now; clear them before adding ours.
-    await asyncio.to_thread(reaper.reap, set())
+    await asyncio.to_thread(orphan_reaper.reap, set())
     try:
         async with async_playwright() as playwright:
             egress = EgressProxy(settings)

@@ -110,11 +110,7 @@ class InvalidRequestError(TrafficToolError):
     """Input that the models could not express as a field constraint (body size, JSON syntax)."""
 
 
-class AuthError(TrafficToolError):
-    pass
-
-
-class OperatorRequiredError(AuthError):
+class OperatorRequiredError(TrafficToolError):
     """A route for operators (the fleet, dead letters) called with a tenant's token: 403."""
 
 

@@ -153,7 +153,7 @@ class Settings(BaseSettings):
         default=True,
         description="record tag script loads, request URLs and Web Vitals (off only to measure their cost)",
     )
-    reaper_interval_s: float = Field(
+    orphan_reaper_interval_s: float = Field(
         default=30.0, gt=0, description="orphaned Chrome processes reaped this often"
     )
     user_agent_token: str = Field(

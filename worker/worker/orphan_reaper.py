@@ -1,4 +1,4 @@
-"""Orphaned Chrome processes, found by the owner mark every browser is launched with, killed by process group.
+"""The orphan reaper: Chrome processes whose worker is gone, found by their owner mark, killed by group.
 
 Every browser this worker launches carries TRAFFIC_TOOL_OWNER_PID in its
 environment (inherited by its renderers and helpers) and leads its own process
@@ -81,13 +81,3 @@ def reap(live_pgids: set[int], me: int | None = None) -> int:
         log.warning("reaped %d orphaned Chrome processes in %d process groups", count, len(groups))
     return count
 
-
-def group_pids(pgid: int) -> list[int]:
-    pids = []
-    for proc in psutil.process_iter():
-        try:
-            if os.getpgid(proc.pid) == pgid:
-                pids.append(proc.pid)
-        except (psutil.Error, OSError):
-            continue
-    return pids
