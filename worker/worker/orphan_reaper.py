@@ -80,4 +80,3 @@ def reap(live_pgids: set[int], me: int | None = None) -> int:
     if count:
         log.warning("reaped %d orphaned Chrome processes in %d process groups", count, len(groups))
     return count
-
