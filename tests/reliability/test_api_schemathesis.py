@@ -1,4 +1,4 @@
-"""Item 6: schemathesis, stateful and with two tenants' tokens, against the generated OpenAPI document
+"""Schemathesis, stateful and with two tenants' tokens, against the generated OpenAPI document
 through the local adapter (a process, real Redis): 0 responses 5xx, 0 schema violations.
 
 The document is the one Powertools generates from the handlers' models (never hand-written). The two

@@ -1,4 +1,4 @@
-"""Item 7: canary secrets never surface: 0 occurrences in logs, results, EMF output and archives.
+"""Canary secrets never surface: 0 occurrences in logs, results, EMF output and archives.
 
 Every session also keeps every artifact (screenshot, HAR, trace, console, DOM), all searched too.
 The whole local stack (API, schedules at 3600x speed, a worker, moto for S3) runs as a process with

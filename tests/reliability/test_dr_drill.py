@@ -1,4 +1,4 @@
-"""Issue 13's disaster-recovery drill, as `make drill` runs it (about 30 s): the Redis primary
+"""The disaster-recovery drill, as `make drill` runs it (about 30 s): the Redis primary
 SIGKILLed while jobs are submitted loses none of the accepted sessions and the stack serves again; a
 re-created stack reads every finished job back from the archive."""
 

@@ -1,4 +1,4 @@
-"""Item 5: tenant A submits 5,000 sessions, then tenant B 20: B is served beside A, not behind it.
+"""Tenant A submits 5,000 sessions, then tenant B 20: B is served beside A, not behind it.
 
 Through the HTTP API (the local adapter as a process), so it holds whatever the queue's layout. Claim
 times come from the sessions' own `timings_ms.queue_wait` added to their job's `created_at`.

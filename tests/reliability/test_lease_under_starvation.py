@@ -1,4 +1,4 @@
-"""Item 3: lease renewal under CPU starvation and 200 ms of injected Redis latency: 0 false re-queues.
+"""Lease renewal under CPU starvation and 200 ms of injected Redis latency: 0 false re-queues.
 
 The worker reaches Redis through a loopback proxy that delays every chunk 100 ms each way (+200 ms a
 round trip), runs at nice 10 while twice as many busy loops as cores run at nice 0, and holds

@@ -1,4 +1,4 @@
-"""Item 2: a poison session (it kills its worker process every time) runs exactly the attempt limit,
+"""A poison session (it kills its worker process every time) runs exactly the attempt limit,
 is dead-lettered with `worker_died`, and the other sessions of its job complete.
 
 The poison is /poison on tests.support.poison_site: the worker whose browser loads it gets SIGKILL

@@ -1,4 +1,4 @@
-"""Redis trouble: down for 5 s (item 4), out of memory under noeviction, and the eviction-policy check.
+"""Redis trouble: down for 5 s, out of memory under noeviction, and the eviction-policy check.
 
 Redis down for 5 s: the API answers 503 (never 202 for a job it did not store), every 202 is still
 there afterwards, /health says 503 meanwhile, workers reconnect within 10 s of Redis coming back,

@@ -1,7 +1,7 @@
-"""Item 10, the template's guarantees, run with the reliability suite from where they live.
+"""The template's guarantees, run with the reliability suite from where they live.
 
 The checks are tests/unit/test_template.py's (they also run with `make test`); importing them here
-makes `make test-reliability` prove the whole list of issue 6 without a second copy of each check:
+makes `make test-reliability` prove the whole list without a second copy of each check:
 the Redis parameter group says noeviction; the replication group is Multi-AZ with a replica, TLS
 and AUTH; the results bucket blocks public access and expires objects after 30 days; no IAM
 statement grants `*` on `*`.

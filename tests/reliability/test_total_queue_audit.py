@@ -1,4 +1,4 @@
-"""Item 1, the total-queue audit: what goes in must come out, exactly once, under kill -9 and Redis faults.
+"""The total-queue audit: what goes in must come out, exactly once, under kill -9 and Redis faults.
 
 At least 2,000 light sessions go in through the HTTP API (the local adapter as a process) while
 three worker processes run them. Meanwhile the test kills a random worker with SIGKILL every few

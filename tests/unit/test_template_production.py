@@ -1,4 +1,4 @@
-"""Issue 13: the template's production readiness, one group of checks per fix (each failed on the
+"""The template's production readiness, one group of checks per fix (each failed on the
 template before the fix): alarms that reach someone, a second stack that does not collide, a fleet
 sized for the seed's load, a health check and a deployment alarm, rollback by digest, network
 backstops for the browsers, the API edge, and the data's snapshots and retention."""

@@ -60,7 +60,7 @@ WEBHOOK_DELIVERIES_KEPT: Final = 100  # per webhook, newest first (GET /webhooks
 WEBHOOK_SIGNATURE_TOLERANCE_S: Final = 300  # receivers should refuse older timestamps (replays)
 DELIVERY_BATCH: Final = 50  # deliveries one sender pass takes
 
-# Analytics verification (issue 10): the hit ledger, assertions and bounded regexes.
+# Analytics verification: the hit ledger, assertions and bounded regexes.
 MAX_LEDGER_ENTRIES: Final = 200  # entries a result keeps; `analytics_dropped` counts the rest
 MAX_HIT_PARAMS: Final = 60  # parameters kept per ledger entry
 MAX_PARAM_VALUE_LENGTH: Final = 200

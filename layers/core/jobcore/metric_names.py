@@ -51,7 +51,7 @@ JOBS_ARCHIVED: Final = "JobsArchived"
 API_REQUESTS: Final = "ApiRequests"  # per StatusClass
 TOKENS_REFUSED: Final = "TokensRefused"
 
-# Recurring checks and webhooks (issue 12)
+# Recurring checks and webhooks
 CHECK_RUNS_DISPATCHED: Final = "CheckRunsDispatched"
 WEBHOOKS_DELIVERED: Final = "WebhooksDelivered"
 WEBHOOKS_DEAD_LETTERED: Final = "WebhooksDeadLettered"
