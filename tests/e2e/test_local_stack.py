@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from jobcore import keys
-from jobcore.queue import parse_workers
+from jobcore.worker_registry import parse_workers
 from tests.support.processes import leftovers, stack_processes
 from tests.support.redis_server import free_port
 from traffic_tool.local.sample_site import FixtureSite

@@ -148,12 +148,12 @@ def test_heartbeat_reports_active_and_capacity(
 ) -> None:
     worker = workers(sessions_per_worker=2)
     worker.wait_log("serving")
-    idle = queue.live_workers()
+    idle = queue.workers.live()
     assert len(idle) == 1 and next(iter(idle.values()))["active"] == 0
     job = enqueue(queue, [{"url": site.url("/slow?s=3"), "timeout_s": 10}])
     wait_for(store, job, lambda v: v.progress.running == 1)
     time.sleep(0.8)
-    busy = next(iter(queue.live_workers().values()))
+    busy = next(iter(queue.workers.live().values()))
     assert busy["active"] == 1 and busy["capacity"] == 2
 
 

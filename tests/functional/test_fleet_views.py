@@ -55,7 +55,7 @@ def busy_fleet(queue: JobQueue, r: redis.Redis) -> redis.Redis:
         "tenant-a", JobRequest.model_validate({"sessions": [{"url": "http://127.0.0.1:9/"}] * 3})
     )
     assert first
-    queue.heartbeat("w1", active=3, capacity=4, ttl_s=60)
+    queue.workers.heartbeat("w1", active=3, capacity=4, ttl_s=60)
     leases = queue.claim("w1", 3)
     outcomes = [
         result(0, SessionStatus.OK, None, 200 * 1024, 1200),

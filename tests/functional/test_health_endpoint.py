@@ -66,7 +66,7 @@ def test_health_is_503_within_2_s_while_redis_is_stopped_and_200_once_it_is_back
     assert 0.3 <= body["oldest_queued_age_s"] < 5
 
     # When a worker is alive: ready again, with its capacity
-    queue.heartbeat("w1", active=0, capacity=4, ttl_s=60)
+    queue.workers.heartbeat("w1", active=0, capacity=4, ttl_s=60)
     status, body, _ = get_health()
     assert (status, body["workers"], body["capacity"]) == (200, 1, 4)
 
@@ -101,7 +101,7 @@ def test_the_oldest_queued_age_follows_claims(own_redis: RedisServer) -> None:
     queue.enqueue("tenant-a", first)
     time.sleep(1.0)
     queue.enqueue("tenant-a", first.model_copy(update={"labels": {"n": "2"}}))
-    queue.heartbeat("w1", active=0, capacity=4, ttl_s=60)
+    queue.workers.heartbeat("w1", active=0, capacity=4, ttl_s=60)
     _, before, _ = get_health()
     assert before["oldest_queued_age_s"] >= 1.0
     # When the oldest session is claimed, the age is the younger one's

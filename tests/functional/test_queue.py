@@ -144,7 +144,7 @@ def test_a_stalled_session_of_a_live_worker_is_dead_lettered_as_timeout(
 ) -> None:
     queue.enqueue("t", job(1))
     for attempt in range(settings.max_attempts):
-        queue.heartbeat(f"alive-{attempt}", active=1, capacity=4, ttl_s=60)
+        queue.workers.heartbeat(f"alive-{attempt}", active=1, capacity=4, ttl_s=60)
         assert queue.claim(f"alive-{attempt}")
         wait_past_lease(settings)
         queue.recover_stalled()
@@ -271,7 +271,7 @@ def test_a_tenant_runs_no_more_than_its_limit(r: redis.Redis, settings: Settings
 
 
 def test_while_another_tenant_waits_no_tenant_takes_every_slot(queue: JobQueue) -> None:
-    queue.heartbeat("w1", active=0, capacity=4)  # a fleet of 4 slots: a tenant may keep 3
+    queue.workers.heartbeat("w1", active=0, capacity=4)  # a fleet of 4 slots: a tenant may keep 3
     queue.enqueue("tenant-a", job(6, "high"))
     queue.enqueue("tenant-b", job(2, "low"))
     # A's high-priority backlog goes first, but not into B's last slot while B waits
@@ -284,7 +284,7 @@ def test_while_another_tenant_waits_no_tenant_takes_every_slot(queue: JobQueue) 
 
 
 def test_a_tenant_alone_fills_the_fleet(queue: JobQueue) -> None:
-    queue.heartbeat("w1", active=0, capacity=4)
+    queue.workers.heartbeat("w1", active=0, capacity=4)
     queue.enqueue("tenant-a", job(6, "high"))
     assert len(queue.claim("w1", 4)) == 4
 

@@ -21,6 +21,7 @@ from jobcore.fleet_totals import FleetTotals
 from jobcore.models import SessionResult
 from jobcore.queue import JobQueue, Lease
 from jobcore.settings import Settings
+from jobcore.worker_registry import WorkerRegistry
 from worker.browser_pool import BrowserPool
 from worker.cpu_share import CpuShare
 from worker.healthcheck import touch_heartbeat
@@ -91,6 +92,7 @@ class WorkerLoop:
         self.reaped = 0
         self.metrics = SessionMetrics()
         self.totals = FleetTotals(queue.r)
+        self.registry = WorkerRegistry(queue.r, settings)
         self.cpu = CpuShare()
         self._slot_freed = asyncio.Event()
         self._backoff = Backoff(settings.claim_poll_s, BACKOFF_CAP_S)
@@ -114,7 +116,7 @@ class WorkerLoop:
             await asyncio.gather(*helpers, return_exceptions=True)
             self.metrics.flush()
             with contextlib.suppress(StoreUnavailableError):
-                await asyncio.to_thread(self.queue.retire_worker, self.worker_id)
+                await asyncio.to_thread(self.registry.retire, self.worker_id)
             await self.protection.update(False)
 
     # ---- claiming -------------------------------------------------------------------------------
@@ -247,7 +249,8 @@ class WorkerLoop:
         # leases by default) so a dead worker leaves the registry before its leases expire, and the
         # reaper names the reason of its sessions' recovery `worker_died`, not `timeout`.
         ttl = 3 * self.settings.heartbeat_s
-        await asyncio.to_thread(self.queue.heartbeat, self.worker_id, len(self.inflight), self.capacity, ttl)
+        beat = (self.worker_id, len(self.inflight), self.capacity, ttl)
+        await asyncio.to_thread(self.registry.heartbeat, *beat)
         if self.settings.heartbeat_file:
             touch_heartbeat(self.settings.heartbeat_file)
         if self.inflight:

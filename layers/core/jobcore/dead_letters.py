@@ -18,10 +18,13 @@ import redis
 from jobcore import keys
 from jobcore.constants import DeadLetterReason
 from jobcore.errors import InvalidRequestError
+from jobcore.keys import EntryField as Field
+from jobcore.lua_scripts import RedriveOutcome as Outcome
+from jobcore.lua_scripts import load_script
 from jobcore.masking import MASK
 from jobcore.models import ErrorInfo, SessionResult
 from jobcore.operator_models import DeadLetter, DeadLetterPage, RedriveOutcome, RedriveResult
-from jobcore.queue import DEAD_LETTER_ERRORS, load_script
+from jobcore.queue import DEAD_LETTER_ERRORS
 from jobcore.redis_conn import store_errors
 
 SCAN_BATCH = 200
@@ -62,8 +65,8 @@ class DeadLetters:
                 for entry_id, fields in batch:
                     scanned += 1
                     last = entry_id
-                    if (tenant is None or fields.get("t") == tenant) and (
-                        reason is None or fields.get("reason") == reason.value
+                    if (tenant is None or fields.get(Field.TENANT) == tenant) and (
+                        reason is None or fields.get(Field.REASON) == reason.value
                     ):
                         found.append((entry_id, fields))
                         if len(found) == limit:
@@ -85,13 +88,13 @@ class DeadLetters:
         """Each entry with its session's last error and URL, read in one round trip."""
         pipe = self.r.pipeline(transaction=False)
         for _, f in entries:
-            pipe.hget(keys.results(f["j"]), f["i"])
-            pipe.hget(keys.specs(f["j"]), f["i"])
+            pipe.hget(keys.results(f[Field.JOB]), f[Field.INDEX])
+            pipe.hget(keys.specs(f[Field.JOB]), f[Field.INDEX])
         replies = pipe.execute()
         out = []
         for k, (entry_id, f) in enumerate(entries):
             result_json, spec_json = replies[2 * k], replies[2 * k + 1]
-            reason = DeadLetterReason(f["reason"])
+            reason = DeadLetterReason(f[Field.REASON])
             error = SessionResult.model_validate_json(result_json).error if result_json else None
             if error is None:  # the job's record expired: the reason's own error
                 error_type, message = DEAD_LETTER_ERRORS[reason]
@@ -99,14 +102,14 @@ class DeadLetters:
             out.append(
                 DeadLetter(
                     id=entry_id,
-                    job_id=f["j"],
-                    session_index=int(f["i"]),
-                    tenant=f.get("t", ""),
-                    attempts=int(f.get("attempts", 0)),
+                    job_id=f[Field.JOB],
+                    session_index=int(f[Field.INDEX]),
+                    tenant=f.get(Field.TENANT, ""),
+                    attempts=int(f.get(Field.ATTEMPTS, 0)),
                     reason=reason,
                     error=error,
                     url=json.loads(spec_json).get("url", "") if spec_json else "",
-                    dead_at=datetime.fromtimestamp(float(f["at"]), UTC),
+                    dead_at=datetime.fromtimestamp(float(f[Field.AT]), UTC),
                 )
             )
         return out
@@ -131,19 +134,17 @@ class DeadLetters:
             with store_errors():
                 outcome, job_id, idx = self._redrive(
                     keys=[keys.DEAD_LETTER],
-                    args=[
-                        keys.PREFIX, keys.GROUP, entry_id, repr(now), int(now * 1000), MASK, json.dumps(note),
-                    ],
-                )  # fmt: skip
+                    args=[entry_id, repr(now), int(now * 1000), MASK, json.dumps(note)],
+                )
             outcomes.append(
                 RedriveOutcome(
                     id=entry_id,
-                    outcome=str(outcome),
+                    outcome=Outcome(outcome).value,
                     job_id=str(job_id) or None,
                     session_index=int(idx) if str(idx) else None,
                 )
             )
-        return RedriveResult(requeued=sum(o.outcome == "requeued" for o in outcomes), outcomes=outcomes)
+        return RedriveResult(requeued=sum(o.outcome == Outcome.REQUEUED for o in outcomes), outcomes=outcomes)
 
     def matching_ids(self, tenant: str | None, reason: DeadLetterReason | None, limit: int) -> list[str]:
         """The newest `limit` entries a redrive filter names."""

@@ -12,9 +12,9 @@ import redis
 from jobcore import keys, metric_names
 from jobcore.fleet_totals import TOTALS_READS, WINDOW_MINUTES, queue_totals_reads, totals_from
 from jobcore.operator_models import FleetView, TenantLoad, WorkerView
-from jobcore.queue import parse_workers
 from jobcore.redis_conn import store_errors
 from jobcore.store import HEALTH_READS, JobStore, health_from
+from jobcore.worker_registry import parse_workers
 
 
 def read_fleet(client: redis.Redis) -> FleetView:

@@ -6,6 +6,7 @@ rules hold for the Lambda, the local adapter and the tests.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -19,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import keys, limits
@@ -93,6 +95,7 @@ class JobService:
             data_keyword_argument="submission",
             persistence_store=persistence,
             config=self._idempotency,
+            output_serializer=PydanticSerializer(JobAccepted),
             key_prefix=keys.IDEMPOTENCY_PREFIX,
         )(self._submit_idempotent)
 
@@ -135,8 +138,8 @@ class JobService:
         deadline = time.monotonic() + IDEMPOTENCY_WAIT_S
         while True:
             try:
-                reply: dict[str, Any] = self._submit_once(submission=submission)
-                return JobAccepted.model_validate(reply)
+                accepted: JobAccepted = self._submit_once(submission=submission)
+                return accepted
             except IdempotencyValidationError as exc:
                 raise IdempotencyConflictError(
                     "this Idempotency-Key was already used with a different request body"
@@ -153,8 +156,8 @@ class JobService:
                 unavailable = StoreUnavailableError(f"the job store (Redis) is unavailable: {cause}")
                 raise mapped or unavailable from exc
 
-    def _submit_idempotent(self, submission: dict[str, Any]) -> dict[str, Any]:
-        return self._accept(submission["tenant"], submission["request"]).model_dump(mode="json")
+    def _submit_idempotent(self, submission: dict[str, Any]) -> JobAccepted:
+        return self._accept(submission["tenant"], submission["request"])
 
     def _accept(self, tenant: str, request: JobRequest) -> JobAccepted:
         job_id = self.queue.enqueue(tenant, request)
@@ -194,11 +197,11 @@ class JobService:
         return self.store.list_jobs(tenant, cursor, limit)
 
     def cancel(self, tenant: str, job_id: str) -> JobView:
-        view = self.store.get(tenant, job_id)  # 404 for another tenant's job, before anything changes
-        try:
+        """One cancel (which checks the tenant, and changes nothing for another tenant's job) and one read.
+        A job the cancel does not find may be archived: it ended long ago, and the read finds it there
+        (or answers 404)."""
+        with contextlib.suppress(JobNotFoundError):
             self.queue.cancel(tenant, job_id)
-        except JobNotFoundError:
-            return self._linked(view)  # archived: it ended long ago, nothing left to cancel
         return self.get(tenant, job_id)
 
     def health(self) -> HealthView:

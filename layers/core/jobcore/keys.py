@@ -7,6 +7,7 @@ the Lua scripts touch several keys at once and stay valid on a cluster.
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Final
 
 from jobcore.constants import PRIORITY_ORDER, Priority
@@ -14,7 +15,7 @@ from jobcore.constants import PRIORITY_ORDER, Priority
 PREFIX: Final = "tt:{tt}:"
 GROUP: Final = "workers"
 
-STATS: Final = PREFIX + "stats"  # hash: backlog, backlog:<priority>, running
+STATS: Final = PREFIX + "stats"  # hash: STATS_BACKLOG, stats_backlog(priority), STATS_RUNNING
 TENANT_QUEUED: Final = PREFIX + "tenant-queued"  # hash: tenant -> queued sessions
 FINISHED: Final = PREFIX + "finished"  # zset: job id -> finished_at (archiver's work list)
 DEAD_LETTER: Final = PREFIX + "dlq"  # stream of dead-lettered sessions with the reason
@@ -22,22 +23,32 @@ WORKERS: Final = PREFIX + "workers"  # hash: worker id -> heartbeat JSON
 IDEMPOTENCY_PREFIX: Final = PREFIX + "idem"
 
 _TENANT_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_STREAM_PREFIX: Final = PREFIX + "q:"
 
 
 def stream(priority: Priority | str, tenant: str) -> str:
     """One stream per priority and tenant: claiming takes tenants in turn within a priority."""
-    return f"{PREFIX}q:{Priority(priority).value}:{check_tenant(tenant)}"
+    return stream_name(Priority(priority).value, check_tenant(tenant))
+
+
+def stream_name(priority: str, tenant: str) -> str:
+    """stream() without the checks: the form the Lua scripts build a stream's name by."""
+    return f"{_STREAM_PREFIX}{priority}:{tenant}"
 
 
 def parse_stream(key: str) -> tuple[Priority, str]:
     """(priority, tenant) of a stream key."""
-    priority, _, tenant = key.removeprefix(f"{PREFIX}q:").partition(":")
+    priority, _, tenant = key.removeprefix(_STREAM_PREFIX).partition(":")
     return Priority(priority), tenant
 
 
 def rota(priority: Priority | str) -> str:
     """List: the tenants with sessions waiting at this priority, in the order they are served."""
-    return f"{PREFIX}rota:{Priority(priority).value}"
+    return rota_name(Priority(priority).value)
+
+
+def rota_name(priority: str) -> str:
+    return f"{PREFIX}rota:{priority}"
 
 
 ROTAS: Final = tuple(rota(p) for p in PRIORITY_ORDER)
@@ -46,9 +57,49 @@ TENANT_RUNNING: Final = PREFIX + "tenant-running"  # hash: tenant -> sessions ru
 
 
 def job(job_id: str) -> str:
-    """Hash: job meta, counters, and per session s:<i> status, e:<i> entry id, a:<i> attempts,
-    h:<i> history notes (JSON list, written by a redrive)."""
+    """Hash: job meta, a counter per SessionStatus, and per session the fields below."""
     return f"{PREFIX}job:{job_id}"
+
+
+def session_status(index: int | str) -> str:
+    """Job hash field: the session's SessionStatus."""
+    return f"s:{index}"
+
+
+def session_entry(index: int | str) -> str:
+    """Job hash field: the id of the stream entry the session lives in (its fencing token)."""
+    return f"e:{index}"
+
+
+def session_attempts(index: int | str) -> str:
+    """Job hash field: the attempts the session has been claimed for."""
+    return f"a:{index}"
+
+
+def session_history(index: int | str) -> str:
+    """Job hash field: the session's history notes (a JSON list, written by a redrive)."""
+    return f"h:{index}"
+
+
+STATS_BACKLOG: Final = "backlog"  # STATS field: sessions waiting, all priorities
+STATS_RUNNING: Final = "running"  # STATS field: sessions running
+
+
+def stats_backlog(priority: str) -> str:
+    """STATS field: sessions waiting at one priority."""
+    return f"{STATS_BACKLOG}:{priority}"
+
+
+class EntryField(StrEnum):
+    """The fields of a queue stream entry, and of a dead-letter entry (which adds the last three)."""
+
+    JOB = "j"
+    INDEX = "i"
+    TENANT = "t"
+    ENQUEUED_MS = "q"
+    REASON = "reason"
+    ATTEMPTS = "attempts"
+    AT = "at"
 
 
 def results(job_id: str) -> str:
@@ -77,7 +128,11 @@ def artifact_bytes(job_id: str) -> str:
 
 def tenant_jobs(tenant: str) -> str:
     """Sorted set: the tenant's job ids by creation time."""
-    return f"{PREFIX}tenant:{check_tenant(tenant)}:jobs"
+    return tenant_jobs_name(check_tenant(tenant))
+
+
+def tenant_jobs_name(tenant: str) -> str:
+    return f"{PREFIX}tenant:{tenant}:jobs"
 
 
 def worker(worker_id: str) -> str:

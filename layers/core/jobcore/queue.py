@@ -14,7 +14,6 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 import redis
@@ -28,17 +27,13 @@ from jobcore.errors import (
     QuotaExceededError,
     StoreUnavailableError,
 )
+from jobcore.lua_scripts import EnqueueOutcome, ReapOutcome, load_script, pairs_to_dict
 from jobcore.masking import mask_obj
 from jobcore.models import JobRequest, SessionResult, SessionSpec
 from jobcore.redis_conn import store_errors
 from jobcore.settings import Settings
 from jobcore.spec_secrets import join_secrets, secret_values, split_secrets
-
-
-def load_script(name: str) -> str:
-    """A Lua script of lua/, with the shared functions of common.lua before it."""
-    lua = resources.files("jobcore") / "lua"
-    return (lua / "common.lua").read_text() + "\n" + (lua / f"{name}.lua").read_text()
+from jobcore.worker_registry import WorkerRegistry
 
 
 @dataclass(frozen=True)
@@ -86,10 +81,6 @@ def new_job_id(now: float | None = None) -> str:
     return f"{ms:012x}{secrets.token_hex(10)}"
 
 
-def job_created_at(job_id: str) -> float:
-    return int(job_id[:12], 16) / 1000
-
-
 class JobQueue:
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self.r = client
@@ -102,6 +93,7 @@ class JobQueue:
         self._reap = client.register_script(load_script("reap"))
         self._cancel = client.register_script(load_script("cancel"))
         self._oldest = client.register_script(load_script("oldest"))
+        self.workers = WorkerRegistry(client, settings)
         self._replicas_checked_at = 0.0
         self._replicas = 0
 
@@ -114,8 +106,6 @@ class JobQueue:
         now = time.time()
         sealed = [split_secrets(spec) for spec in request.sessions]
         args: list[Any] = [
-            keys.PREFIX,
-            keys.GROUP,
             job_id,
             tenant,
             request.priority.value,
@@ -137,17 +127,17 @@ class JobQueue:
         ]
         with store_errors():
             reply = self._enqueue(keys=script_keys, args=args)
-        outcome = reply[0]
+        outcome = EnqueueOutcome(reply[0])
         retry = self.settings.retry_after_s
-        if outcome == "full":
+        if outcome == EnqueueOutcome.FULL:
             raise QueueFullError(f"the queue is full ({reply[1]} sessions waiting); try again later", retry)
-        if outcome == "quota":
+        if outcome == EnqueueOutcome.QUOTA:
             raise QuotaExceededError(
                 f"tenant {tenant} already has {reply[1]} sessions queued; its quota is "
                 f"{self.settings.tenant_quota}",
                 retry,
             )
-        if outcome == "exists":
+        if outcome == EnqueueOutcome.EXISTS:
             raise StoreUnavailableError(f"job id {job_id} already exists")
         self._wait_durable(tenant, job_id, request.priority)
         return job_id
@@ -168,15 +158,13 @@ class JobQueue:
             raise StoreUnavailableError("the job could not be replicated in time; nothing was queued")
 
     def cancel(self, tenant: str, job_id: str) -> int:
-        """Cancel the sessions that have not started; returns how many."""
+        """Cancel the sessions that have not started; returns how many. One round trip, which is also
+        the check that the tenant owns the job (JobNotFoundError when it does not, or the job is gone)."""
         with store_errors():
-            priority, owner = self.r.hmget(keys.job(job_id), ["priority", "tenant"])
-            if priority is None or owner != tenant:
-                raise JobNotFoundError(job_id)
             count = int(
                 self._cancel(
-                    keys=[keys.job(job_id), keys.stream(str(priority), tenant)],
-                    args=[keys.PREFIX, job_id, tenant, repr(time.time()), self.settings.job_ttl_s, priority],
+                    keys=[keys.job(job_id)],
+                    args=[job_id, tenant, repr(time.time()), self.settings.job_ttl_s],
                 )
             )
         if count < 0:
@@ -188,26 +176,26 @@ class JobQueue:
     def claim(self, consumer: str, count: int = 1) -> list[Lease]:
         """Claim up to `count` sessions, highest priority first."""
         with store_errors():
-            flat = self._claim(
+            claimed = self._claim(
                 keys=list(keys.ROTAS),
                 args=[
-                    keys.PREFIX, keys.GROUP, consumer, count, repr(time.time()),
-                    self.settings.tenant_max_running, self.settings.tenant_max_share, *PRIORITY_ORDER,
+                    consumer, count, repr(time.time()),
+                    self.settings.tenant_max_running, self.settings.tenant_max_share,
                 ],
             )  # fmt: skip
         leases = []
-        for k in range(0, len(flat), 10):
-            entry_id, priority, job_id, idx, tenant, attempt, enq_ms, spec, secret, _ = flat[k : k + 10]
+        for pairs in claimed:
+            named = pairs_to_dict(pairs)
             leases.append(
                 Lease(
-                    entry_id=entry_id,
-                    priority=Priority(priority),
-                    job_id=job_id,
-                    index=int(idx),
-                    tenant=tenant,
-                    attempt=int(attempt),
-                    enqueued_ms=int(enq_ms),
-                    spec=join_secrets(spec, secret),
+                    entry_id=named["entry_id"],
+                    priority=Priority(named["priority"]),
+                    job_id=named["job_id"],
+                    index=int(named["index"]),
+                    tenant=named["tenant"],
+                    attempt=int(named["attempt"]),
+                    enqueued_ms=int(named["enqueued_ms"]),
+                    spec=join_secrets(named["spec"], named["secret"]),
                 )
             )
         return leases
@@ -216,7 +204,7 @@ class JobQueue:
         """Reset the lease of each session; False where the lease was lost (recovered elsewhere)."""
         if not leases:
             return []
-        args: list[Any] = [keys.PREFIX, keys.GROUP, consumer]
+        args: list[Any] = [consumer]
         for lease in leases:
             args += [lease.entry_id, lease.job_id, lease.index]
         with store_errors():
@@ -239,8 +227,6 @@ class JobQueue:
             done = self._complete(
                 keys=[lease.stream, keys.job(lease.job_id)],
                 args=[
-                    keys.PREFIX,
-                    keys.GROUP,
                     lease.entry_id,
                     lease.job_id,
                     lease.index,
@@ -259,8 +245,6 @@ class JobQueue:
             done = self._handback(
                 keys=[lease.stream, keys.job(lease.job_id)],
                 args=[
-                    keys.PREFIX,
-                    keys.GROUP,
                     lease.entry_id,
                     lease.job_id,
                     lease.index,
@@ -276,10 +260,10 @@ class JobQueue:
 
     def recover_stalled(self, batch: int = 200) -> RecoveryReport:
         """Re-queue sessions whose lease expired (attempt + 1), or dead-letter them past the limit."""
-        counts = {"requeued": 0, "dead": 0, "cancelled": 0, "skip": 0}
+        counts = dict.fromkeys(ReapOutcome, 0)
         min_idle = self.settings.lease_ms
         with store_errors():
-            live = self.live_workers()
+            live = self.workers.live()
             streams: set[str] = self.r.smembers(keys.STREAMS)  # type: ignore[assignment]
             for stream in sorted(streams):
                 priority, _ = keys.parse_stream(stream)
@@ -298,8 +282,6 @@ class JobQueue:
                     outcome = self._reap(
                         keys=[stream, keys.DEAD_LETTER],
                         args=[
-                            keys.PREFIX,
-                            keys.GROUP,
                             item["message_id"],
                             min_idle,
                             self.settings.max_attempts,
@@ -312,51 +294,16 @@ class JobQueue:
                             priority.value,
                         ],
                     )
-                    counts[str(outcome)] += 1
+                    counts[ReapOutcome(outcome)] += 1
         return RecoveryReport(
-            requeued=counts["requeued"],
-            dead_lettered=counts["dead"],
-            cancelled=counts["cancelled"],
-            skipped=counts["skip"],
+            requeued=counts[ReapOutcome.REQUEUED],
+            dead_lettered=counts[ReapOutcome.DEAD],
+            cancelled=counts[ReapOutcome.CANCELLED],
+            skipped=counts[ReapOutcome.SKIP],
         )
 
-    def oldest_queued_ms(self, pipe: redis.client.Pipeline | None = None) -> dict[Priority, int] | None:
-        """Per priority, the enqueue time (epoch ms) of the oldest unclaimed session (0: none).
-        With `pipe`, the call is queued on it and its reply is [ms per priority] in PRIORITY_ORDER."""
-        args = [keys.PREFIX, keys.GROUP, *PRIORITY_ORDER]
-        if pipe is not None:
-            self._oldest(keys=list(keys.ROTAS), args=args, client=pipe)
-            return None
+    def oldest_queued_ms(self) -> dict[Priority, int]:
+        """Per priority, the enqueue time (epoch ms) of the oldest unclaimed session (0: none)."""
         with store_errors():
-            reply = self._oldest(keys=list(keys.ROTAS), args=args)
+            reply = self._oldest(keys=list(keys.ROTAS))
         return {p: int(ms) for p, ms in zip(PRIORITY_ORDER, reply, strict=True)}
-
-    # ---- worker registry ----------------------------------------------------------------------
-
-    def heartbeat(self, worker_id: str, active: int, capacity: int, ttl_s: float | None = None) -> None:
-        """Announce a live worker with its load; it counts as live until `ttl_s` from now."""
-        ttl = ttl_s if ttl_s is not None else max(self.settings.lease_s, 10)
-        now = time.time()
-        beat = json.dumps({"active": active, "capacity": capacity, "at": now, "expires": now + ttl})
-        with store_errors():
-            self.r.hset(keys.WORKERS, worker_id, beat)
-
-    def retire_worker(self, worker_id: str) -> None:
-        with store_errors():
-            self.r.hdel(keys.WORKERS, worker_id)
-
-    def live_workers(self) -> dict[str, dict[str, float]]:
-        raw: dict[str, str] = self.r.hgetall(keys.WORKERS)  # type: ignore[assignment]
-        return parse_workers(raw, time.time())
-
-
-def parse_workers(raw: dict[str, str], now: float) -> dict[str, dict[str, float]]:
-    live = {}
-    for worker_id, text in raw.items():
-        try:
-            beat = json.loads(text)
-        except ValueError:
-            continue
-        if float(beat.get("expires", 0)) > now:
-            live[worker_id] = beat
-    return live

@@ -14,9 +14,9 @@ import redis
 from jobcore import keys
 from jobcore.capacity import CapacityBackend
 from jobcore.errors import ScalerBusyError
-from jobcore.queue import parse_workers
 from jobcore.redis_conn import store_errors
 from jobcore.scaling import Decision, FleetLoad, ScalerState, ScalingPolicy, decide
+from jobcore.worker_registry import parse_workers
 
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
@@ -32,8 +32,8 @@ def read_load(client: redis.Redis, default_capacity: int) -> tuple[FleetLoad, in
     capacities = [int(w.get("capacity", 0)) for w in workers.values() if int(w.get("capacity", 0)) > 0]
     # A task's capacity is what live workers announce; with none alive, what the settings say.
     capacity = round(sum(capacities) / len(capacities)) if capacities else default_capacity
-    backlog = max(0, int(stats.get("backlog", 0)))
-    running = max(0, int(stats.get("running", 0)))
+    backlog = max(0, int(stats.get(keys.STATS_BACKLOG, 0)))
+    running = max(0, int(stats.get(keys.STATS_RUNNING, 0)))
     return FleetLoad(backlog=backlog, running=running, task_capacity=capacity), len(workers)
 
 

@@ -13,6 +13,7 @@ import redis
 from jobcore import keys
 from jobcore.constants import PRIORITY_ORDER, JobStatus, Priority, SessionStatus
 from jobcore.errors import InvalidRequestError, JobNotFoundError
+from jobcore.lua_scripts import load_script
 from jobcore.models import (
     HealthView,
     HistoryNote,
@@ -23,8 +24,8 @@ from jobcore.models import (
     Progress,
     SessionResult,
 )
-from jobcore.queue import load_script, parse_workers
 from jobcore.redis_conn import store_errors
+from jobcore.worker_registry import parse_workers
 
 # The job hash fields a summary (the job list) is made of.
 SUMMARY_FIELDS = (
@@ -109,12 +110,12 @@ class JobStore:
                 SessionResult(
                     index=i,
                     url=json.loads(spec)["url"] if spec else "",
-                    status=SessionStatus(meta.get(f"s:{i}", SessionStatus.QUEUED)),
-                    attempts=int(meta.get(f"a:{i}", 0)),
+                    status=SessionStatus(meta.get(keys.session_status(i), SessionStatus.QUEUED)),
+                    attempts=int(meta.get(keys.session_attempts(i), 0)),
                 )
             )
         for session in sessions:
-            notes = meta.get(f"h:{session.index}")  # a redrive's note (jobcore.dead_letters)
+            notes = meta.get(keys.session_history(session.index))  # a redrive's note (jobcore.dead_letters)
             if notes:
                 session.history = [HistoryNote.model_validate(n) for n in json.loads(notes)]
         return JobView(**_summary(job_id, meta), started_at=_ts(meta.get("started_at")), sessions=sessions)
@@ -161,7 +162,7 @@ class JobStore:
         pipe.hgetall(keys.WORKERS)
         pipe.xlen(keys.DEAD_LETTER)
         pipe.time()
-        self._oldest(keys=list(keys.ROTAS), args=[keys.PREFIX, keys.GROUP, *PRIORITY_ORDER], client=pipe)
+        self._oldest(keys=list(keys.ROTAS), client=pipe)
 
 
 HEALTH_READS = 5  # replies queue_health_reads adds: stats, workers, dead letters, server time, oldest
@@ -170,7 +171,7 @@ HEALTH_READS = 5  # replies queue_health_reads adds: stats, workers, dead letter
 def health_from(replies: list[Any]) -> HealthView:
     stats, workers_raw, dead, (now_s, now_us), oldest = replies[:HEALTH_READS]
     workers = parse_workers(workers_raw, time.time())
-    depth = {p.value: max(0, int(stats.get(f"backlog:{p.value}", 0))) for p in PRIORITY_ORDER}
+    depth = {p.value: max(0, int(stats.get(keys.stats_backlog(p.value), 0))) for p in PRIORITY_ORDER}
     capacity = sum(int(w.get("capacity", 0)) for w in workers.values())
     backlog = sum(depth.values())
     status = "degraded" if backlog > 0 and not workers else "ok"
@@ -181,7 +182,7 @@ def health_from(replies: list[Any]) -> HealthView:
         status=status,
         queue_depth=backlog,
         queue_depth_by_priority=PriorityDepth(**depth),
-        running_sessions=max(0, int(stats.get("running", 0))),
+        running_sessions=max(0, int(stats.get(keys.STATS_RUNNING, 0))),
         workers=len(workers),
         capacity=capacity,
         dead_letters=int(dead),

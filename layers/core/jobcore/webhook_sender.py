@@ -23,7 +23,7 @@ import redis
 
 from jobcore import keys, limits
 from jobcore.errors import TargetBlockedError
-from jobcore.queue import load_script
+from jobcore.lua_scripts import load_script
 from jobcore.redis_conn import store_errors
 from jobcore.urlguard import EgressPolicy
 from jobcore.webhook_signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign

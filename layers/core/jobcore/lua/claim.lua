@@ -1,55 +1,53 @@
--- KEYS: the priorities' rotas (lists of tenants with sessions waiting), highest priority first
--- ARGV: prefix, group, consumer, count, now, tenant_max_running (0: no limit), tenant_max_share,
---       priority names (same order)
+-- KEYS: the priorities' rotas (lists of tenants with sessions waiting), in the order of PRIORITIES
+-- ARGV: consumer, count, now, tenant_max_running (0: no limit), tenant_max_share
 -- Within a priority, the waiting tenant running the fewest sessions goes next, ties in turn order,
 -- so a tenant's 5,000 sessions do not delay another tenant's 20. Higher priorities first; but while
 -- another tenant waits (at any priority), a tenant running tenant_max_share of the live fleet's slots
 -- (and never all of them) gets no more, so one tenant's high-priority backlog cannot take every slot.
--- Returns a flat list, 10 fields per claimed session:
---   entry_id, priority, job_id, idx, tenant, attempt, enqueued_ms, spec_json, secret_json, stream
-local prefix, group, consumer, want, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local limit = tonumber(ARGV[6])
-local share = tonumber(ARGV[7])
-local stats, tq, tr = prefix .. 'stats', prefix .. 'tenant-queued', prefix .. 'tenant-running'
+-- Returns one list per claimed session, of named values (name, value, name, value, ...): entry_id,
+-- priority, job_id, index, tenant, attempt, enqueued_ms, spec (masked JSON), secret (JSON, '' when none).
+local consumer, want, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local limit = tonumber(ARGV[4])
+local share = tonumber(ARGV[5])
+local tr = KEY.tenant_running
 local out = {}
 local got = 0
 
 -- Claim up to `count` new entries of `stream`; returns (claimed, drained) where drained means the
 -- stream had no more new entries than it gave (stale entries are dropped and not counted).
 local function claim_some(stream, priority, tenant, count)
-  local ok, reply = pcall(redis.call, 'XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', stream, '>')
+  local ok, reply = pcall(redis.call, 'XREADGROUP', 'GROUP', GROUP, consumer, 'COUNT', count, 'STREAMS', stream, '>')
   if not ok or not reply then return 0, true end
   local entries = reply[1][2]
   local claimed = 0
   for _, entry in ipairs(entries) do
     local id, f = entry[1], {}
     for k = 1, #entry[2], 2 do f[entry[2][k]] = entry[2][k + 1] end
-    local job_id, idx = f['j'], f['i']
-    local job_key = prefix .. 'job:' .. job_id
-    local st = redis.call('HMGET', job_key, 's:' .. idx, 'e:' .. idx)
-    if st[1] ~= 'queued' or st[2] ~= id then
+    local job_id, idx = f[FIELD.job], f[FIELD.index]
+    local job_key = KEY.job(job_id)
+    local st = redis.call('HMGET', job_key, SESSION.status(idx), SESSION.entry(idx))
+    if st[1] ~= STATUS.queued or st[2] ~= id then
       -- cancelled, expired or superseded: nothing to run
-      redis.call('XACK', stream, group, id)
+      redis.call('XACK', stream, GROUP, id)
       redis.call('XDEL', stream, id)
     else
-      local attempt = redis.call('HINCRBY', job_key, 'a:' .. idx, 1)
-      redis.call('HSET', job_key, 's:' .. idx, 'running')
-      redis.call('HINCRBY', job_key, 'queued', -1)
-      redis.call('HINCRBY', job_key, 'running', 1)
+      local attempt = redis.call('HINCRBY', job_key, SESSION.attempts(idx), 1)
+      redis.call('HSET', job_key, SESSION.status(idx), STATUS.running)
+      redis.call('HINCRBY', job_key, STATUS.queued, -1)
+      redis.call('HINCRBY', job_key, STATUS.running, 1)
       redis.call('HSETNX', job_key, 'started_at', now)
-      local spec = redis.call('HGET', prefix .. 'spec:' .. job_id, idx) or ''
-      local secret = redis.call('HGET', prefix .. 'sec:' .. job_id, idx) or ''
-      for _, v in ipairs({id, priority, job_id, idx, f['t'], attempt, f['q'], spec, secret, stream}) do
-        table.insert(out, v)
-      end
+      table.insert(out, {
+        'entry_id', id, 'priority', priority, 'job_id', job_id, 'index', idx, 'tenant', f[FIELD.tenant],
+        'attempt', attempt, 'enqueued_ms', f[FIELD.enqueued_ms],
+        'spec', redis.call('HGET', KEY.specs(job_id), idx) or '',
+        'secret', redis.call('HGET', KEY.secrets(job_id), idx) or '',
+      })
       claimed = claimed + 1
     end
   end
   if claimed > 0 then
-    redis.call('HINCRBY', stats, 'backlog', -claimed)
-    redis.call('HINCRBY', stats, 'backlog:' .. priority, -claimed)
-    redis.call('HINCRBY', stats, 'running', claimed)
-    redis.call('HINCRBY', tq, tenant, -claimed)
+    count_backlog(priority, tenant, -claimed)
+    redis.call('HINCRBY', KEY.stats, STAT.running, claimed)
     redis.call('HINCRBY', tr, tenant, claimed)
   end
   return claimed, #entries < count, #entries > 0
@@ -58,7 +56,7 @@ end
 -- The live fleet's slots, from the workers' heartbeats.
 local function fleet_slots()
   local total = 0
-  for _, text in ipairs(redis.call('HVALS', prefix .. 'workers')) do
+  for _, text in ipairs(redis.call('HVALS', KEY.workers)) do
     local ok, beat = pcall(cjson.decode, text)
     if ok and type(beat) == 'table' and num(beat['expires']) > tonumber(now) then
       total = total + num(beat['capacity'])
@@ -97,7 +95,7 @@ local left = true
 while left and got < want do
   left = false
   for s = 1, #KEYS do
-    local rota, priority = KEYS[s], ARGV[7 + s]
+    local rota, priority = KEYS[s], PRIORITIES[s]
     while got < want do
       local tenants = redis.call('LRANGE', rota, 0, -1)
       if #tenants == 0 then break end
@@ -117,7 +115,7 @@ while left and got < want do
       -- alone in the rota, a tenant may take the whole claim in one read
       local room = (#tenants == 1) and (want - got) or 1
       if pick_cap > 0 then room = math.min(room, pick_cap - fewest) end
-      local claimed, drained = claim_some(prefix .. 'q:' .. priority .. ':' .. pick, priority, pick, room)
+      local claimed, drained = claim_some(KEY.stream(priority, pick), priority, pick, room)
       got = got + claimed
       redis.call('LREM', rota, 1, pick)
       if drained then
