@@ -144,7 +144,7 @@ class Archiver:
                 pipe.watch(job_key, res_key)  # type: ignore[no-untyped-call]
                 if pipe.zscore(keys.FINISHED, job_id) is None:
                     return "deferred"  # an overlapping run has just archived it
-                tenant = pipe.hget(job_key, "tenant")
+                tenant = pipe.hget(job_key, keys.JobField.TENANT)
                 if tenant is None:  # expired or deleted before it was archived
                     pipe.multi()
                     pipe.zrem(keys.FINISHED, job_id)

@@ -192,7 +192,7 @@ class CheckSettler:
         wanted: dict[str, list[str]] = {}
         for job_id, _ in finished:
             with store_errors():
-                found = self.r.hget(keys.job(job_id), "tenant")
+                found = self.r.hget(keys.job(job_id), keys.JobField.TENANT)
             if found is None:
                 continue
             tenant = str(found)

@@ -14,7 +14,7 @@ from jobcore.fleet_totals import TOTALS_READS, WINDOW_MINUTES, queue_totals_read
 from jobcore.operator_models import FleetView, TenantLoad, WorkerView
 from jobcore.redis_conn import store_errors
 from jobcore.store import HEALTH_READS, JobStore, health_from
-from jobcore.worker_registry import parse_workers
+from jobcore.worker_registry import Beat, parse_workers
 
 
 def read_fleet(client: redis.Redis) -> FleetView:
@@ -37,8 +37,8 @@ def read_fleet(client: redis.Redis) -> FleetView:
         WorkerView(
             worker_id=worker_id,
             heartbeat_age_s=round(max(0.0, now - float(beat["at"])), 3) if "at" in beat else None,
-            active=int(beat.get("active", 0)),
-            capacity=int(beat.get("capacity", 0)),
+            active=int(beat.get(Beat.ACTIVE, 0)),
+            capacity=int(beat.get(Beat.CAPACITY, 0)),
         )
         for worker_id, beat in sorted(parse_workers(replies[1], now).items())
     ]

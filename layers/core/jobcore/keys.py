@@ -57,8 +57,22 @@ TENANT_RUNNING: Final = PREFIX + "tenant-running"  # hash: tenant -> sessions ru
 
 
 def job(job_id: str) -> str:
-    """Hash: job meta, a counter per SessionStatus, and per session the fields below."""
+    """Hash: the JobField fields, a counter per SessionStatus (named by its value), and per session the
+    session_* fields below."""
     return f"{PREFIX}job:{job_id}"
+
+
+class JobField(StrEnum):
+    """The job hash's own fields."""
+
+    TENANT = "tenant"
+    PRIORITY = "priority"
+    CREATED_AT = "created_at"
+    LABELS = "labels"
+    TOTAL = "total"  # sessions
+    STARTED_AT = "started_at"  # the first claim
+    FINISHED_AT = "finished_at"  # the last session's end
+    CANCEL_REQUESTED = "cancel_requested"
 
 
 def session_status(index: int | str) -> str:

@@ -18,6 +18,7 @@ from importlib import resources
 
 from jobcore import keys
 from jobcore.constants import PRIORITY_ORDER, SessionStatus
+from jobcore.worker_registry import Beat
 
 # Key names, constant and built: Lua `KEY.<name>` and `KEY.<name>(args)`.
 KEY_NAMES: Mapping[str, str] = {
@@ -38,12 +39,26 @@ KEY_BUILDERS: Mapping[str, tuple[Callable[..., str], tuple[str, ...]]] = {
     "tenant_jobs": (keys.tenant_jobs_name, ("tenant",)),
 }
 # Per-session fields of the job hash: Lua `SESSION.<name>(idx)`.
-SESSION_FIELDS: Mapping[str, Callable[[str], str]] = {
+SESSION_FIELDS: Mapping[str, Callable[[int | str], str]] = {
     "status": keys.session_status,
     "entry": keys.session_entry,
     "attempts": keys.session_attempts,
     "history": keys.session_history,
 }
+
+
+class Claimed(StrEnum):
+    """The names of claim.lua's reply for one claimed session."""
+
+    ENTRY_ID = "entry_id"
+    PRIORITY = "priority"
+    JOB_ID = "job_id"
+    INDEX = "index"
+    TENANT = "tenant"
+    ATTEMPT = "attempt"
+    ENQUEUED_MS = "enqueued_ms"
+    SPEC = "spec"  # the masked SessionSpec JSON
+    SECRET = "secret"  # noqa: S105 (a name) the secrets masked out of it (JSON), '' when none
 
 
 class ReapOutcome(StrEnum):
@@ -89,39 +104,57 @@ def lua_builder(build: Callable[..., str], params: tuple[str, ...]) -> str:
     return f"function({', '.join(params)}) return {' .. '.join(pieces)} end"
 
 
-def _table(name: str, entries: Mapping[str, str]) -> str:
-    rows = "".join(f"  {field} = {value},\n" for field, value in entries.items())
-    return f"local {name} = names({{\n{rows}}})\n"
+# Names given by an enum: Lua `<TABLE>.<member name in lower case>` is the member's value.
+ENUM_TABLES: Mapping[str, type[StrEnum]] = {
+    "JOB": keys.JobField,
+    "FIELD": keys.EntryField,
+    "STATUS": SessionStatus,
+    "CLAIMED": Claimed,
+    "BEAT": Beat,
+    "REAP": ReapOutcome,
+    "ENQUEUE": EnqueueOutcome,
+    "REDRIVE": RedriveOutcome,
+}
+
+
+def _enum_table(enum: type[StrEnum]) -> dict[str, str]:
+    return {member.name.lower(): lua_string(member.value) for member in enum}
+
+
+@cache
+def name_tables() -> dict[str, dict[str, str]]:
+    """Each Lua table of names the preamble declares: table -> name -> its Lua value (a string literal or
+    a builder function)."""
+    key_table = {name: lua_string(value) for name, value in KEY_NAMES.items()}
+    key_table |= {name: lua_builder(build, params) for name, (build, params) in KEY_BUILDERS.items()}
+    stat_table = {
+        "backlog": lua_string(keys.STATS_BACKLOG),
+        "running": lua_string(keys.STATS_RUNNING),
+        "backlog_at": lua_builder(keys.stats_backlog, ("priority",)),
+    }
+    return {
+        "KEY": key_table,
+        "SESSION": {name: lua_builder(build, ("idx",)) for name, build in SESSION_FIELDS.items()},
+        "STAT": stat_table,
+        **{table: _enum_table(enum) for table, enum in ENUM_TABLES.items()},
+    }
 
 
 @cache
 def preamble() -> str:
     """The Lua every script starts with: the names it may use, each rendered from its Python source.
     A name a script asks for and the preamble lacks is an error, not a nil."""
-    key_table = {name: lua_string(value) for name, value in KEY_NAMES.items()}
-    key_table |= {name: lua_builder(build, params) for name, (build, params) in KEY_BUILDERS.items()}
+    tables = "".join(
+        f"local {table} = names({{\n" + "".join(f"  {n} = {v},\n" for n, v in entries.items()) + "})\n"
+        for table, entries in name_tables().items()
+    )
     return (
-        "-- Rendered by jobcore.lua_scripts from jobcore.keys and jobcore.constants: do not spell these.\n"
+        "-- Rendered by jobcore.lua_scripts from jobcore.keys and the enums it names: do not spell these.\n"
         "local function names(t)\n"
         "  return setmetatable(t, {__index = function(_, k) error('no Redis name ' .. tostring(k)) end})\n"
         "end\n"
         f"local GROUP = {lua_string(keys.GROUP)}\n"
-        f"local PRIORITIES = {{{', '.join(lua_string(p.value) for p in PRIORITY_ORDER)}}}\n"
-        + _table("KEY", key_table)
-        + _table("SESSION", {n: lua_builder(b, ("idx",)) for n, b in SESSION_FIELDS.items()})
-        + _table(
-            "STAT",
-            {
-                "backlog": lua_string(keys.STATS_BACKLOG),
-                "running": lua_string(keys.STATS_RUNNING),
-                "backlog_at": lua_builder(keys.stats_backlog, ("priority",)),
-            },
-        )
-        + _table("FIELD", {f.name.lower(): lua_string(f.value) for f in keys.EntryField})
-        + _table("STATUS", {s.name.lower(): lua_string(s.value) for s in SessionStatus})
-        + _table("REAP", {o.name.lower(): lua_string(o.value) for o in ReapOutcome})
-        + _table("ENQUEUE", {o.name.lower(): lua_string(o.value) for o in EnqueueOutcome})
-        + _table("REDRIVE", {o.name.lower(): lua_string(o.value) for o in RedriveOutcome})
+        f"local PRIORITIES = {{{', '.join(lua_string(p.value) for p in PRIORITY_ORDER)}}}\n" + tables
     )
 
 

@@ -27,7 +27,7 @@ from jobcore.errors import (
     QuotaExceededError,
     StoreUnavailableError,
 )
-from jobcore.lua_scripts import EnqueueOutcome, ReapOutcome, load_script, pairs_to_dict
+from jobcore.lua_scripts import Claimed, EnqueueOutcome, ReapOutcome, load_script, pairs_to_dict
 from jobcore.masking import mask_obj
 from jobcore.models import JobRequest, SessionResult, SessionSpec
 from jobcore.redis_conn import store_errors
@@ -188,14 +188,14 @@ class JobQueue:
             named = pairs_to_dict(pairs)
             leases.append(
                 Lease(
-                    entry_id=named["entry_id"],
-                    priority=Priority(named["priority"]),
-                    job_id=named["job_id"],
-                    index=int(named["index"]),
-                    tenant=named["tenant"],
-                    attempt=int(named["attempt"]),
-                    enqueued_ms=int(named["enqueued_ms"]),
-                    spec=join_secrets(named["spec"], named["secret"]),
+                    entry_id=named[Claimed.ENTRY_ID],
+                    priority=Priority(named[Claimed.PRIORITY]),
+                    job_id=named[Claimed.JOB_ID],
+                    index=int(named[Claimed.INDEX]),
+                    tenant=named[Claimed.TENANT],
+                    attempt=int(named[Claimed.ATTEMPT]),
+                    enqueued_ms=int(named[Claimed.ENQUEUED_MS]),
+                    spec=join_secrets(named[Claimed.SPEC], named[Claimed.SECRET]),
                 )
             )
         return leases

@@ -16,7 +16,7 @@ from jobcore.capacity import CapacityBackend
 from jobcore.errors import ScalerBusyError
 from jobcore.redis_conn import store_errors
 from jobcore.scaling import Decision, FleetLoad, ScalerState, ScalingPolicy, decide
-from jobcore.worker_registry import parse_workers
+from jobcore.worker_registry import Beat, parse_workers
 
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
@@ -29,7 +29,7 @@ def read_load(client: redis.Redis, default_capacity: int) -> tuple[FleetLoad, in
         pipe.hgetall(keys.WORKERS)
         stats, workers_raw = pipe.execute()
     workers = parse_workers(workers_raw, time.time())
-    capacities = [int(w.get("capacity", 0)) for w in workers.values() if int(w.get("capacity", 0)) > 0]
+    capacities = [int(w.get(Beat.CAPACITY, 0)) for w in workers.values() if int(w.get(Beat.CAPACITY, 0)) > 0]
     # A task's capacity is what live workers announce; with none alive, what the settings say.
     capacity = round(sum(capacities) / len(capacities)) if capacities else default_capacity
     backlog = max(0, int(stats.get(keys.STATS_BACKLOG, 0)))

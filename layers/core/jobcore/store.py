@@ -13,6 +13,7 @@ import redis
 from jobcore import keys
 from jobcore.constants import PRIORITY_ORDER, JobStatus, Priority, SessionStatus
 from jobcore.errors import InvalidRequestError, JobNotFoundError
+from jobcore.keys import JobField
 from jobcore.lua_scripts import load_script
 from jobcore.models import (
     HealthView,
@@ -25,13 +26,10 @@ from jobcore.models import (
     SessionResult,
 )
 from jobcore.redis_conn import store_errors
-from jobcore.worker_registry import parse_workers
+from jobcore.worker_registry import Beat, parse_workers
 
-# The job hash fields a summary (the job list) is made of.
-SUMMARY_FIELDS = (
-    "tenant", "priority", "created_at", "finished_at", "labels", "started_at", "cancel_requested",
-    "total", "queued", "running", "ok", "failed", "cancelled",
-)  # fmt: skip
+# The job hash fields a summary (the job list) is made of: all but the per-session ones.
+SUMMARY_FIELDS = (*JobField, *SessionStatus)
 
 
 class ArchiveReader(Protocol):
@@ -46,18 +44,18 @@ def _ts(value: str | None) -> datetime | None:
 
 def derive_status(meta: dict[str, str]) -> JobStatus:
     """Job status from its counters: the one rule, used by the API, the reaper and the CLI."""
-    if meta.get("cancel_requested"):
+    if meta.get(JobField.CANCEL_REQUESTED):
         return JobStatus.CANCELLED
-    if int(meta.get("queued", 0)) + int(meta.get("running", 0)) == 0:
+    if int(meta.get(SessionStatus.QUEUED, 0)) + int(meta.get(SessionStatus.RUNNING, 0)) == 0:
         return JobStatus.COMPLETED
-    if meta.get("started_at"):
+    if meta.get(JobField.STARTED_AT):
         return JobStatus.RUNNING
     return JobStatus.QUEUED
 
 
 def _progress(meta: dict[str, str]) -> Progress:
     return Progress(
-        **{f: int(meta.get(f, 0)) for f in ("total", "queued", "running", "ok", "failed", "cancelled")}
+        total=int(meta.get(JobField.TOTAL, 0)), **{s.value: int(meta.get(s, 0)) for s in SessionStatus}
     )
 
 
@@ -65,10 +63,10 @@ def _summary(job_id: str, meta: dict[str, str]) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "status": derive_status(meta),
-        "priority": Priority(meta["priority"]),
-        "created_at": _ts(meta["created_at"]),
-        "finished_at": _ts(meta.get("finished_at")),
-        "labels": json.loads(meta.get("labels") or "{}"),
+        "priority": Priority(meta[JobField.PRIORITY]),
+        "created_at": _ts(meta[JobField.CREATED_AT]),
+        "finished_at": _ts(meta.get(JobField.FINISHED_AT)),
+        "labels": json.loads(meta.get(JobField.LABELS) or "{}"),
         "progress": _progress(meta),
     }
 
@@ -91,9 +89,9 @@ class JobStore:
             if archived is None:
                 raise JobNotFoundError(job_id)
             return archived
-        if meta.get("tenant") != tenant:
+        if meta.get(JobField.TENANT) != tenant:
             raise JobNotFoundError(job_id)
-        total = int(meta["total"])
+        total = int(meta[JobField.TOTAL])
         missing = [i for i in range(total) if str(i) not in results]
         specs: list[str | None] = []
         if missing:
@@ -118,7 +116,9 @@ class JobStore:
             notes = meta.get(keys.session_history(session.index))  # a redrive's note (jobcore.dead_letters)
             if notes:
                 session.history = [HistoryNote.model_validate(n) for n in json.loads(notes)]
-        return JobView(**_summary(job_id, meta), started_at=_ts(meta.get("started_at")), sessions=sessions)
+        return JobView(
+            **_summary(job_id, meta), started_at=_ts(meta.get(JobField.STARTED_AT)), sessions=sessions
+        )
 
     def list_jobs(self, tenant: str, cursor: str | None = None, limit: int = 20) -> JobList:
         """The tenant's jobs, newest first; `cursor` continues where the last page ended."""
@@ -142,7 +142,7 @@ class JobStore:
         jobs = []
         for (job_id, _), row in zip(page[:limit], rows, strict=True):
             meta = {k: v for k, v in zip(SUMMARY_FIELDS, row, strict=True) if v is not None}
-            if meta.get("tenant") == tenant:  # expired records drop out of the page
+            if meta.get(JobField.TENANT) == tenant:  # expired records drop out of the page
                 jobs.append(JobSummary(**_summary(job_id, meta)))
         next_cursor = repr(page[limit - 1][1]) if len(page) > limit else None
         return JobList(jobs=jobs, next_cursor=next_cursor)
@@ -172,7 +172,7 @@ def health_from(replies: list[Any]) -> HealthView:
     stats, workers_raw, dead, (now_s, now_us), oldest = replies[:HEALTH_READS]
     workers = parse_workers(workers_raw, time.time())
     depth = {p.value: max(0, int(stats.get(keys.stats_backlog(p.value), 0))) for p in PRIORITY_ORDER}
-    capacity = sum(int(w.get("capacity", 0)) for w in workers.values())
+    capacity = sum(int(w.get(Beat.CAPACITY, 0)) for w in workers.values())
     backlog = sum(depth.values())
     status = "degraded" if backlog > 0 and not workers else "ok"
     # Entry ids start with Redis's clock at XADD (enqueue or re-queue): the age needs no field.

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import json
 import time
+from enum import StrEnum
 
 import redis
 
 from jobcore import keys
 from jobcore.redis_conn import store_errors
 from jobcore.settings import Settings
+
+
+class Beat(StrEnum):
+    """The fields of a heartbeat (JSON)."""
+
+    ACTIVE = "active"  # sessions running
+    CAPACITY = "capacity"  # sessions it can run at once
+    AT = "at"  # when it was written (epoch s)
+    EXPIRES = "expires"  # until when the worker counts as live (epoch s)
 
 
 class WorkerRegistry:
@@ -25,7 +35,9 @@ class WorkerRegistry:
         """Announce a live worker with its load; it counts as live until `ttl_s` from now."""
         ttl = ttl_s if ttl_s is not None else max(self.settings.lease_s, 10)
         now = time.time()
-        beat = json.dumps({"active": active, "capacity": capacity, "at": now, "expires": now + ttl})
+        beat = json.dumps(
+            {Beat.ACTIVE: active, Beat.CAPACITY: capacity, Beat.AT: now, Beat.EXPIRES: now + ttl}
+        )
         with store_errors():
             self.r.hset(keys.WORKERS, worker_id, beat)
 
@@ -45,6 +57,6 @@ def parse_workers(raw: dict[str, str], now: float) -> dict[str, dict[str, float]
             beat = json.loads(text)
         except ValueError:
             continue
-        if float(beat.get("expires", 0)) > now:
+        if float(beat.get(Beat.EXPIRES, 0)) > now:
             live[worker_id] = beat
     return live

@@ -4,11 +4,11 @@
 -- or recovery turns them into cancelled). Returns the number cancelled, or -1 when the tenant has no such
 -- job (the one check of the tenant a cancel makes).
 local job_id, tenant, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local meta = redis.call('HMGET', KEYS[1], 'tenant', 'total', 'priority')
+local meta = redis.call('HMGET', KEYS[1], JOB.tenant, JOB.total, JOB.priority)
 if meta[1] ~= tenant then return -1 end
 local priority = meta[3]
 local stream = KEY.stream(priority, tenant)
-redis.call('HSET', KEYS[1], 'cancel_requested', now)
+redis.call('HSET', KEYS[1], JOB.cancel_requested, now)
 local cancelled = 0
 for i = 0, num(meta[2]) - 1 do
   local st = redis.call('HMGET', KEYS[1], SESSION.status(i), SESSION.entry(i), SESSION.attempts(i))

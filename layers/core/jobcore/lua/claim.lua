@@ -4,8 +4,9 @@
 -- so a tenant's 5,000 sessions do not delay another tenant's 20. Higher priorities first; but while
 -- another tenant waits (at any priority), a tenant running tenant_max_share of the live fleet's slots
 -- (and never all of them) gets no more, so one tenant's high-priority backlog cannot take every slot.
--- Returns one list per claimed session, of named values (name, value, name, value, ...): entry_id,
--- priority, job_id, index, tenant, attempt, enqueued_ms, spec (masked JSON), secret (JSON, '' when none).
+-- Returns one list per claimed session, of named values (name, value, name, value, ...), the names
+-- CLAIMED's (jobcore.lua_scripts.Claimed): the entry id (the fencing token), the session, its attempt,
+-- when it was queued, its masked spec and the secrets masked out of it.
 local consumer, want, now = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local limit = tonumber(ARGV[4])
 local share = tonumber(ARGV[5])
@@ -35,12 +36,12 @@ local function claim_some(stream, priority, tenant, count)
       redis.call('HSET', job_key, SESSION.status(idx), STATUS.running)
       redis.call('HINCRBY', job_key, STATUS.queued, -1)
       redis.call('HINCRBY', job_key, STATUS.running, 1)
-      redis.call('HSETNX', job_key, 'started_at', now)
+      redis.call('HSETNX', job_key, JOB.started_at, now)
       table.insert(out, {
-        'entry_id', id, 'priority', priority, 'job_id', job_id, 'index', idx, 'tenant', f[FIELD.tenant],
-        'attempt', attempt, 'enqueued_ms', f[FIELD.enqueued_ms],
-        'spec', redis.call('HGET', KEY.specs(job_id), idx) or '',
-        'secret', redis.call('HGET', KEY.secrets(job_id), idx) or '',
+        CLAIMED.entry_id, id, CLAIMED.priority, priority, CLAIMED.job_id, job_id, CLAIMED.index, idx,
+        CLAIMED.tenant, f[FIELD.tenant], CLAIMED.attempt, attempt, CLAIMED.enqueued_ms, f[FIELD.enqueued_ms],
+        CLAIMED.spec, redis.call('HGET', KEY.specs(job_id), idx) or '',
+        CLAIMED.secret, redis.call('HGET', KEY.secrets(job_id), idx) or '',
       })
       claimed = claimed + 1
     end
@@ -58,8 +59,8 @@ local function fleet_slots()
   local total = 0
   for _, text in ipairs(redis.call('HVALS', KEY.workers)) do
     local ok, beat = pcall(cjson.decode, text)
-    if ok and type(beat) == 'table' and num(beat['expires']) > tonumber(now) then
-      total = total + num(beat['capacity'])
+    if ok and type(beat) == 'table' and num(beat[BEAT.expires]) > tonumber(now) then
+      total = total + num(beat[BEAT.capacity])
     end
   end
   return total

@@ -5,9 +5,9 @@ local function num(v) return tonumber(v) or 0 end
 -- A job whose sessions have all ended gets finished_at, joins the archiver's list,
 -- loses its secrets and gets its TTL (longer than the archive age).
 local function finish_if_done(job_key, job_id, now, ttl)
-  local counts = redis.call('HMGET', job_key, STATUS.queued, STATUS.running, 'finished_at')
+  local counts = redis.call('HMGET', job_key, STATUS.queued, STATUS.running, JOB.finished_at)
   if num(counts[1]) == 0 and num(counts[2]) == 0 and not counts[3] then
-    redis.call('HSET', job_key, 'finished_at', now)
+    redis.call('HSET', job_key, JOB.finished_at, now)
     redis.call('ZADD', KEY.finished, now, job_id)
     redis.call('DEL', KEY.secrets(job_id))
     redis.call('EXPIRE', job_key, ttl)
@@ -69,7 +69,7 @@ end
 
 -- End a running session without a worker's result (dead letter, cancelled hand-back).
 local function end_running(job_key, job_id, idx, status, result_json)
-  redis.call('HINCRBY', KEY.tenant_running, redis.call('HGET', job_key, 'tenant'), -1)
+  redis.call('HINCRBY', KEY.tenant_running, redis.call('HGET', job_key, JOB.tenant), -1)
   redis.call('HSET', job_key, SESSION.status(idx), status)
   redis.call('HINCRBY', job_key, STATUS.running, -1)
   redis.call('HINCRBY', job_key, status, 1)

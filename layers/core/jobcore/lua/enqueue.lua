@@ -14,8 +14,8 @@ if queued + n > quota then return {ENQUEUE.quota, queued} end
 
 redis.pcall('XGROUP', 'CREATE', KEYS[4], GROUP, '0', 'MKSTREAM')
 redis.call('SADD', KEY.streams, KEYS[4])
-redis.call('HSET', KEYS[1], 'tenant', tenant, 'priority', priority, 'created_at', now, 'labels', labels,
-  'total', n, STATUS.queued, n, STATUS.running, 0, STATUS.ok, 0, STATUS.failed, 0, STATUS.cancelled, 0)
+redis.call('HSET', KEYS[1], JOB.tenant, tenant, JOB.priority, priority, JOB.created_at, now, JOB.labels, labels,
+  JOB.total, n, STATUS.queued, n, STATUS.running, 0, STATUS.ok, 0, STATUS.failed, 0, STATUS.cancelled, 0)
 for i = 0, n - 1 do
   local spec, secret = ARGV[10 + i], ARGV[10 + n + i]
   local id = add_entry(KEYS[4], job_id, i, tenant, now_ms)

@@ -7,7 +7,7 @@ if not holds_fence(KEYS[2], idx, id) then return 0 end
 redis.call('XACK', KEYS[1], GROUP, id)
 redis.call('XDEL', KEYS[1], id)
 local attempt = redis.call('HINCRBY', KEYS[2], SESSION.attempts(idx), -1)
-local meta = redis.call('HMGET', KEYS[2], 'tenant', 'cancel_requested')
+local meta = redis.call('HMGET', KEYS[2], JOB.tenant, JOB.cancel_requested)
 if meta[2] then
   end_running(KEYS[2], job_id, idx, STATUS.cancelled, script_result(job_id, idx, STATUS.cancelled, attempt))
   finish_if_done(KEYS[2], job_id, now, ttl)

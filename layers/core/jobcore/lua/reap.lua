@@ -19,7 +19,7 @@ local job_id, idx = f[FIELD.job], f[FIELD.index]
 local job_key = KEY.job(job_id)
 if not holds_fence(job_key, idx, id) then return REAP.skip end
 
-local meta = redis.call('HMGET', job_key, 'tenant', 'cancel_requested', SESSION.attempts(idx))
+local meta = redis.call('HMGET', job_key, JOB.tenant, JOB.cancel_requested, SESSION.attempts(idx))
 local attempts = num(meta[3])
 if meta[2] then
   end_running(job_key, job_id, idx, STATUS.cancelled, script_result(job_id, idx, STATUS.cancelled, attempts))

@@ -14,8 +14,8 @@ local f = {}
 for k = 1, #entry[1][2], 2 do f[entry[1][2][k]] = entry[1][2][k + 1] end
 local job_id, idx = f[FIELD.job], f[FIELD.index]
 local job_key = KEY.job(job_id)
-local meta = redis.call('HMGET', job_key, 'tenant', 'priority', SESSION.status(idx), 'cancel_requested',
-  'created_at', 'finished_at', SESSION.history(idx))
+local meta = redis.call('HMGET', job_key, JOB.tenant, JOB.priority, SESSION.status(idx), JOB.cancel_requested,
+  JOB.created_at, JOB.finished_at, SESSION.history(idx))
 if not meta[1] then return {REDRIVE.expired, job_id, idx} end
 if meta[4] then return {REDRIVE.cancelled, job_id, idx} end
 if meta[3] ~= STATUS.failed then
@@ -45,7 +45,7 @@ redis.call('HDEL', KEY.results(job_id), idx)
 count_backlog(priority, tenant, 1)
 if meta[6] then
   -- the job had ended: it is open again, and ends (and is archived) again when this session does
-  redis.call('HDEL', job_key, 'finished_at')
+  redis.call('HDEL', job_key, JOB.finished_at)
   redis.call('ZREM', KEY.finished, job_id)
   redis.call('ZADD', KEY.tenant_jobs(tenant), meta[5], job_id)
   for _, key in ipairs({job_key, KEY.results(job_id), KEY.specs(job_id)}) do
