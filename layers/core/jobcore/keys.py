@@ -149,10 +149,6 @@ def tenant_jobs_name(tenant: str) -> str:
     return f"{PREFIX}tenant:{tenant}:jobs"
 
 
-def worker(worker_id: str) -> str:
-    return f"{PREFIX}worker:{worker_id}"
-
-
 def check_tenant(tenant: str) -> str:
     if not _TENANT_RE.match(tenant):
         raise ValueError(f"tenant id {tenant!r} must be 1-64 characters of A-Z a-z 0-9 _ . @ -")
