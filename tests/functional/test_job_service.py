@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import redis
 
 from jobcore import keys
-from jobcore.errors import IdempotencyConflictError, TargetBlockedError
+from jobcore.errors import IdempotencyConflictError, JobNotFoundError, TargetBlockedError
 from jobcore.jobs import JobService
 from jobcore.models import JobRequest
 from jobcore.settings import Settings
@@ -98,3 +99,42 @@ def test_stored_specs_hold_no_secrets(service: JobService, r: redis.Redis) -> No
     view = service.get("t", reply.job_id)
     assert "canary" not in view.model_dump_json()
     assert view.sessions[0].url == "http://user:***@127.0.0.1:9/"
+
+
+class CountingRedis(redis.Redis):
+    """A real client that counts its round trips to Redis: one per command, one per pipeline."""
+
+    round_trips = 0
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self.round_trips += 1
+        return super().execute_command(*args, **options)
+
+    def pipeline(self, transaction: bool = True, shard_hint: str | None = None) -> redis.client.Pipeline:
+        pipe = super().pipeline(transaction, shard_hint)
+        execute = pipe.execute
+
+        def counted(raise_on_error: bool = True) -> list[Any]:
+            self.round_trips += 1
+            return execute(raise_on_error)
+
+        pipe.execute = counted  # type: ignore[method-assign]
+        return pipe
+
+
+def test_a_cancel_is_one_cancel_and_one_read(settings: Settings, r: redis.Redis) -> None:
+    client = CountingRedis.from_url(settings.redis_url, decode_responses=True)
+    service = JobService(client, settings)
+    warm = service.submit("t", request()).job_id
+    service.cancel("t", warm)  # the first call of a script loads it: not counted below
+    job_id = service.submit("t", request(n=3)).job_id
+    client.round_trips = 0
+    view = service.cancel("t", job_id)
+    assert view.progress.cancelled == 3 and view.status == "cancelled"
+    assert client.round_trips == 2
+    client.round_trips = 0
+    with pytest.raises(JobNotFoundError):
+        service.cancel("other-tenant", job_id)
+    assert client.round_trips == 2  # the cancel refuses, the read answers 404
+    assert service.get("t", job_id).progress.cancelled == 3
+    client.close()
