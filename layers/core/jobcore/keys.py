@@ -158,7 +158,7 @@ def check_tenant(tenant: str) -> str:
 SCALER_STATE: Final = PREFIX + "scaler"  # hash: the scaler's memory between runs (ScalerState)
 SCALER_LOCK: Final = PREFIX + "scaler-lock"  # one scaler decision at a time
 
-# Observability (issue 5): what `traffic-tool top` and the local /metrics read besides the job plane.
+# Observability: what `traffic-tool top` and the local /metrics read besides the job plane.
 TELEMETRY: Final = PREFIX + "telemetry"  # hash: running totals and gauges, field = metric name[:label]
 RECENT_SESSIONS: Final = PREFIX + "recent-sessions"  # list, newest first: "duration_ms queue_wait_ms bytes"
 
@@ -169,7 +169,7 @@ def telemetry_minute(minute: int) -> str:
     return f"{PREFIX}telemetry:m:{minute}"
 
 
-# Recurring checks and webhooks (issue 12).
+# Recurring checks and webhooks.
 CHECK_PENDING: Final = PREFIX + "check-pending"  # hash: job id -> pending-run JSON, until settled
 CHECK_SCHEDULES: Final = PREFIX + "check-due"  # zset: check id -> next due (epoch); the local scheduler's
 CHECK_SCHEDULE_EXPR: Final = PREFIX + "check-expr"  # hash: check id -> "tenant expression" (local only)

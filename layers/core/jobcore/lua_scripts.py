@@ -1,8 +1,9 @@
 """The Lua scripts of lua/ as Redis runs them: each one behind a preamble rendered from jobcore.keys.
 
-The scripts spell no Redis name of their own. Key names, the fields of the stream entries, the job hash
-and the stats hash, the session statuses and the priorities come from the preamble, which is rendered
-from the Python that defines them (tests/unit/test_lua_names.py holds the scripts to that). A key whose
+The scripts spell no Redis name of their own. Key names; the fields of the stream entries, the job hash,
+the stats hash and a heartbeat; the session statuses, the priorities and the names of the scripts' replies
+come from the preamble, rendered from the Python that defines them and loaded once with each script
+(tests/unit/test_lua_names.py holds the scripts to that). A key whose
 name depends on a tenant or a job cannot be declared in KEYS before the script runs (claim picks the
 tenant); the preamble's builders make it from the same `{tt}` hash-tagged prefix, so every key a script
 touches still hashes to one cluster slot.
@@ -71,6 +72,9 @@ class ReapOutcome(StrEnum):
 
 
 class EnqueueOutcome(StrEnum):
+    """What enqueue.lua did: queued the job, or why not (the queue full, the tenant's quota reached, the
+    job id taken)."""
+
     OK = "ok"
     FULL = "full"
     QUOTA = "quota"
@@ -78,6 +82,8 @@ class EnqueueOutcome(StrEnum):
 
 
 class RedriveOutcome(StrEnum):
+    """What redrive.lua did with one dead-letter entry: requeued its session, or why not."""
+
     REQUEUED = "requeued"
     GONE = "gone"  # the entry left the dead-letter stream already
     EXPIRED = "expired"  # the job record is gone

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 
 from jobcore import keys
 from jobcore.constants import PRIORITY_ORDER, DeadLetterReason, Priority, SessionStatus
@@ -223,36 +224,21 @@ class JobQueue:
             payload = SessionResult.model_validate(data)
         else:
             payload = result.model_copy(update={"index": lease.index, "attempts": lease.attempt})
-        with store_errors():
-            done = self._complete(
-                keys=[lease.stream, keys.job(lease.job_id)],
-                args=[
-                    lease.entry_id,
-                    lease.job_id,
-                    lease.index,
-                    result.status.value,
-                    payload.model_dump_json(),
-                    repr(time.time()),
-                    self.settings.job_ttl_s,
-                ],
-            )
-        return bool(int(done))
+        status = result.status.value
+        return self._fenced(self._complete, lease, status, payload.model_dump_json(), repr(time.time()))
 
     def hand_back(self, lease: Lease) -> bool:
         """Return a claimed session to the queue without counting the attempt."""
         now = time.time()
+        return self._fenced(self._handback, lease, repr(now), int(now * 1000), lease.priority.value)
+
+    def _fenced(self, script: Script, lease: Lease, *args: Any) -> bool:
+        """Run a script that acts on the lease's session only while the lease holds; False when it was lost.
+        Its KEYS are the session's stream and job; its ARGV the lease, `args`, and the job's TTL."""
         with store_errors():
-            done = self._handback(
+            done = script(
                 keys=[lease.stream, keys.job(lease.job_id)],
-                args=[
-                    lease.entry_id,
-                    lease.job_id,
-                    lease.index,
-                    repr(now),
-                    int(now * 1000),
-                    self.settings.job_ttl_s,
-                    lease.priority.value,
-                ],
+                args=[lease.entry_id, lease.job_id, lease.index, *args, self.settings.job_ttl_s],
             )
         return bool(int(done))
 

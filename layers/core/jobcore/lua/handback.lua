@@ -1,8 +1,8 @@
 -- KEYS: stream, job
--- ARGV: entry_id, job_id, idx, now, now_ms, ttl, priority
+-- ARGV: entry_id, job_id, idx, now, now_ms, priority, ttl
 -- Give a claimed session back without counting the attempt. Returns 1, or 0 when the lease was lost.
 local id, job_id, idx = ARGV[1], ARGV[2], ARGV[3]
-local now, now_ms, ttl, priority = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local now, now_ms, priority, ttl = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if not holds_fence(KEYS[2], idx, id) then return 0 end
 redis.call('XACK', KEYS[1], GROUP, id)
 redis.call('XDEL', KEYS[1], id)
