@@ -34,7 +34,7 @@ for sub in ("", "layers/core", "worker", "cli"):
     sys.path.insert(0, str(ROOT / sub))
 
 from traffic_tool.local.redis_process import free_port  # noqa: E402
-from traffic_tool.local.sample_site import FixtureSite  # noqa: E402
+from traffic_tool.local.sample_site import SampleSite  # noqa: E402
 from traffic_tool.local.stack import LocalStack, StackConfig  # noqa: E402
 
 TENANTS = 10
@@ -86,7 +86,7 @@ def percentile(values: list[float], q: int) -> float:
 
 
 def run(args: argparse.Namespace) -> None:
-    site = FixtureSite().start()
+    site = SampleSite().start()
     port = free_port()
     tokens = {f"tenant-{i:02d}": f"bench-token-{i:02d}" for i in range(TENANTS)}
     state = Path(tempfile.mkdtemp(prefix="bench-load-"))

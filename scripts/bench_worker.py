@@ -46,11 +46,11 @@ from jobcore.queue import JobQueue  # noqa: E402
 from jobcore.redis_conn import connect  # noqa: E402
 from jobcore.settings import Settings  # noqa: E402
 from jobcore.store import JobStore  # noqa: E402
-from tests.support.tls_sites import TestPki, TlsSite  # noqa: E402
-from tests.support.worker_process import WorkerProcess, chrome_owned_by  # noqa: E402
 from traffic_tool.capacity.measured import Figure, default_path, write_figures  # noqa: E402
 from traffic_tool.local.redis_process import RedisServer  # noqa: E402
-from traffic_tool.local.sample_site import FixtureSite  # noqa: E402
+from traffic_tool.local.sample_site import SampleSite  # noqa: E402
+from traffic_tool.local.throwaway_pki import ThrowawayPki, server_context  # noqa: E402
+from traffic_tool.local.worker_launcher import WorkerProcess, chrome_owned_by, loopback_worker  # noqa: E402
 from worker.browser_pool import launch_args  # noqa: E402
 from worker.cpu_share import tree_cpu_s  # noqa: E402
 
@@ -208,7 +208,7 @@ ARTIFACT_RUNS = (
 )
 
 
-def artifact_cost(args: argparse.Namespace, redis_url: str, site: FixtureSite, queue: JobQueue,
+def artifact_cost(args: argparse.Namespace, redis_url: str, site: SampleSite, queue: JobQueue,
                   store: JobStore, logs: Path) -> None:  # fmt: skip
     """The light page with each artifact setting, one worker with a bucket (moto on loopback)."""
     from moto.server import ThreadedMotoServer
@@ -222,9 +222,9 @@ def artifact_cost(args: argparse.Namespace, redis_url: str, site: FixtureSite, q
     import boto3
 
     boto3.client("s3").create_bucket(Bucket="bench-artifacts")
-    worker = WorkerProcess(redis_url, logs / "artifacts.log", sessions_per_worker=args.sessions,
-                           browsers_per_worker=args.browsers, lease_s=30,
-                           bucket="bench-artifacts")  # fmt: skip
+    worker = loopback_worker(redis_url, logs / "artifacts.log", sessions_per_worker=args.sessions,
+                             browsers_per_worker=args.browsers, lease_s=30,
+                             bucket="bench-artifacts")  # fmt: skip
     try:
         worker.wait_log("serving")
         base: float | None = None
@@ -248,9 +248,9 @@ def artifact_cost(args: argparse.Namespace, redis_url: str, site: FixtureSite, q
 
 def run(args: argparse.Namespace) -> None:
     redis_server = RedisServer().start()
-    site = FixtureSite().start()
-    pki = TestPki()
-    tls_site = TlsSite(pki.leaf("127.0.0.1")).start()
+    site = SampleSite().start()
+    pki = ThrowawayPki()
+    tls_site = SampleSite(tls=server_context(pki.leaf("127.0.0.1"))).start()
     settings = Settings(redis_url=redis_server.url)
     client = connect(settings)
     queue, store = JobQueue(client, settings), JobStore(client)
@@ -263,16 +263,16 @@ def run(args: argparse.Namespace) -> None:
             return
         # ---- the light page without the hit ledger and Web Vitals, for their cost -------------------
         if args.ledger == "both":
-            plain = WorkerProcess(redis_server.url, logs / "light-no-ledger.log",
-                                  sessions_per_worker=args.sessions, browsers_per_worker=args.browsers,
-                                  lease_s=30, analytics_ledger=False)  # fmt: skip
+            plain = loopback_worker(redis_server.url, logs / "light-no-ledger.log",
+                                    sessions_per_worker=args.sessions, browsers_per_worker=args.browsers,
+                                    lease_s=30, analytics_ledger=False)  # fmt: skip
             plain.wait_log("serving")
             off = light_run(queue, store, plain, site.url("/light.html"), args.light)
             plain.stop()
         # ---- light page: throughput and CPU -------------------------------------------------
-        worker = WorkerProcess(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
-                               browsers_per_worker=args.browsers, lease_s=30,
-                               extra_ca_file=str(pki.ca_file))  # fmt: skip
+        worker = loopback_worker(redis_server.url, logs / "light.log", sessions_per_worker=args.sessions,
+                                 browsers_per_worker=args.browsers, lease_s=30,
+                                 extra_ca_file=str(pki.ca_file))  # fmt: skip
         worker.wait_log("serving")
         light = light_run(queue, store, worker, site.url("/light.html"), args.light)
         print(
@@ -349,8 +349,8 @@ def run(args: argparse.Namespace) -> None:
         worker.stop()
 
         # ---- memory at 8 concurrent -----------------------------------------------------------
-        worker = WorkerProcess(redis_server.url, logs / "memory.log", sessions_per_worker=8,
-                               browsers_per_worker=args.browsers, lease_s=30)  # fmt: skip
+        worker = loopback_worker(redis_server.url, logs / "memory.log", sessions_per_worker=8,
+                                 browsers_per_worker=args.browsers, lease_s=30)  # fmt: skip
         worker.wait_log("serving")
         peak = [0, 0]
 

@@ -9,6 +9,7 @@ from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from jobcore.store import JobStore
+from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
 
 
@@ -17,6 +18,14 @@ def redis_server() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[FixtureSite]:
+    """The tests' site on 127.0.0.1 (the sample pages, the fixture pages, the test-only routes)."""
+    server = FixtureSite().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -9,13 +9,6 @@ from tests.support.fixture_site import FixtureSite
 
 
 @pytest.fixture(scope="session")
-def site() -> Iterator[FixtureSite]:
-    server = FixtureSite().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
 def canary() -> Iterator[FixtureSite]:
     """A server on 127.0.0.2, which the tests' policy denies: any request it records is a guard leak."""
     server = FixtureSite("127.0.0.2").start()

@@ -19,7 +19,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess
+from traffic_tool.local.worker_launcher import WorkerProcess, loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -29,7 +29,7 @@ SESSIONS = 20
 
 @pytest.fixture
 def worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[WorkerProcess]:
-    proc = WorkerProcess(redis_server.url, tmp_path / "worker.log", sessions_per_worker=4)
+    proc = loopback_worker(redis_server.url, tmp_path / "worker.log", sessions_per_worker=4)
     yield proc
     proc.stop()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +18,10 @@ from tests.e2e.test_local_stack import traffic_tool
 from tests.support.processes import leftovers, stack_processes
 from tests.support.redis_server import free_port
 from tests.support.switchable_site import SwitchableSite
+from tests.support.waiting import wait_until
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.browser
-
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def test_a_check_alerts_once_per_state_change_on_the_local_stack(tmp_path: Path) -> None:
@@ -69,22 +59,22 @@ def test_a_check_alerts_once_per_state_change_on_the_local_stack(tmp_path: Path)
             data: dict[str, Any] = api.get(f"/checks/{check_id}").json()
             return data
 
-        wait_for(lambda: check()["state"] == "ok", 90, "the first passing run")
+        wait_until(lambda: check()["state"] == "ok", 90, "the first passing run")
         # one flaky failure: the recheck passes, nothing is sent
         site.mode = "flaky"
-        wait_for(
+        wait_until(
             lambda: any(r["rechecked"] and r["ok"] for r in check()["runs"]), 60, "a recheck that passed"
         )
         assert check()["state"] == "ok" and receiver.received == []
         # broken: two consecutive failed runs (each rechecked) open one incident
         site.mode = "broken"
-        wait_for(lambda: receiver.received, 60, "check.failing")
+        wait_until(lambda: receiver.received, 60, "check.failing")
         failed_runs = lambda: sum(1 for r in check()["runs"] if r["ok"] is False)  # noqa: E731
-        wait_for(lambda: failed_runs() >= 4, 60, "more failed runs while the incident is open")
+        wait_until(lambda: failed_runs() >= 4, 60, "more failed runs while the incident is open")
         assert [got.event for got in receiver.received] == ["check.failing"]
         # repaired: one check.recovered
         site.mode = "ok"
-        wait_for(lambda: len(receiver.received) == 2, 60, "check.recovered")
+        wait_until(lambda: len(receiver.received) == 2, 60, "check.recovered")
         time.sleep(2)  # a few more passing runs send nothing
         assert [got.event for got in receiver.received] == ["check.failing", "check.recovered"]
         assert all(got.signature_ok for got in receiver.received), [

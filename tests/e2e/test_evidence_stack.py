@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import wait_until
 from tests.support.redis_server import free_port
 from tests.support.report_browser import render_and_check
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "evidence-token"

@@ -18,7 +18,8 @@ from jobcore import keys
 from jobcore.worker_registry import parse_workers
 from tests.support.processes import leftovers, stack_processes
 from tests.support.redis_server import free_port
-from traffic_tool.local.sample_site import FixtureSite
+from tests.support.waiting import wait_until
+from traffic_tool.local.sample_site import SampleSite
 
 pytestmark = pytest.mark.browser
 
@@ -46,18 +47,9 @@ def test_the_demo_runs_to_its_results_table_and_leaves_nothing_behind() -> None:
     assert leftovers(before) == set()
 
 
-def wait_for(predicate: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> None:
     # Given the dev stack at min 1 / max 4 workers, its schedules and cooldowns 30x faster
-    site = FixtureSite().start()
+    site = SampleSite().start()
     port = free_port()
     before = stack_processes()
     proc = traffic_tool(
@@ -77,7 +69,7 @@ def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> Non
         def live_workers() -> int:
             return len(parse_workers(r.hgetall(keys.WORKERS), time.time()))  # type: ignore[arg-type]
 
-        wait_for(lambda: live_workers() == 1, 60, "the first worker")
+        wait_until(lambda: live_workers() == 1, 60, "the first worker")
         api = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer tok"}, timeout=30
         )
@@ -89,9 +81,9 @@ def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> Non
             assert reply.status_code == 202, reply.text
             job_ids.append(reply.json()["job_id"])
         # Then the scaler takes the fleet to its maximum
-        wait_for(lambda: live_workers() == 4, 90, "4 workers")
+        wait_until(lambda: live_workers() == 4, 90, "4 workers")
         # and every session ends, none lost
-        wait_for(
+        wait_until(
             lambda: all(api.get(f"/jobs/{j}").json()["status"] == "completed" for j in job_ids),
             300,
             "the burst",
@@ -99,7 +91,7 @@ def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> Non
         views = [api.get(f"/jobs/{j}").json() for j in job_ids]
         assert sum(v["progress"]["ok"] for v in views) == 200, [v["progress"] for v in views]
         # And once idle, it steps back in to the minimum
-        wait_for(lambda: live_workers() == 1, 180, "the scale-in to 1 worker")
+        wait_until(lambda: live_workers() == 1, 180, "the scale-in to 1 worker")
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         rest, _ = proc.communicate(timeout=120)

@@ -12,8 +12,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,7 +20,8 @@ import pytest
 from tests.support.poison_site import PoisonSite
 from tests.support.processes import leftovers, stack_processes
 from tests.support.redis_server import free_port
-from traffic_tool.local.sample_site import FixtureSite
+from tests.support.waiting import wait_until
+from traffic_tool.local.sample_site import SampleSite
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -45,19 +44,10 @@ def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def test_an_operator_runs_top_submit_and_the_dead_letters_against_dev_with_no_settings(
     tmp_path: Path,
 ) -> None:
-    site = FixtureSite().start()
+    site = SampleSite().start()
     before = stack_processes()
     # Given `traffic-tool dev` (a short lease, one attempt, fast schedules: the poison dies quickly)
     dev = subprocess.Popen(
@@ -104,7 +94,7 @@ def test_an_operator_runs_top_submit_and_the_dead_letters_against_dev_with_no_se
         assert queued.returncode == 0, queued.stderr
         job_id = queued.stdout.strip()
         poison.session = (job_id, 0)
-        wait_for(lambda: bool(operator.get("/dead-letters").json()["dead_letters"]), 90, "the dead letter")
+        wait_until(lambda: bool(operator.get("/dead-letters").json()["dead_letters"]), 90, "the dead letter")
         listed = cli(tmp_path, "dlq", "list")
         assert listed.returncode == 0, listed.stderr
         [row] = [ln for ln in listed.stdout.splitlines() if job_id in ln]
@@ -117,7 +107,7 @@ def test_an_operator_runs_top_submit_and_the_dead_letters_against_dev_with_no_se
         first, second = cli(tmp_path, "dlq", "redrive", entry_id), cli(tmp_path, "dlq", "redrive", entry_id)
         assert first.returncode == 0 and f"{entry_id}  requeued" in first.stdout, first.stderr
         assert second.returncode == 0 and f"{entry_id}  gone" in second.stdout, second.stderr
-        wait_for(lambda: operator.get(f"/jobs/{job_id}").json()["status"] == "completed", 90, "the redrive")
+        wait_until(lambda: operator.get(f"/jobs/{job_id}").json()["status"] == "completed", 90, "the redrive")
         [session] = operator.get(f"/jobs/{job_id}").json()["sessions"]
         assert (session["status"], session["attempts"], poison.requests) == ("ok", 1, 2), session
         assert [n["event"] for n in session["history"]] == ["redriven"]

@@ -13,7 +13,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess
+from traffic_tool.local.worker_launcher import loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -22,7 +22,7 @@ def test_each_result_carries_its_cost_ledger(
     redis_server: RedisServer, queue: JobQueue, store: JobStore, site: FixtureSite, tmp_path: Path
 ) -> None:
     # Given a worker running two sessions at a time
-    worker = WorkerProcess(redis_server.url, tmp_path / "worker.log", sessions_per_worker=2)
+    worker = loopback_worker(redis_server.url, tmp_path / "worker.log", sessions_per_worker=2)
     try:
         worker.wait_log("serving")
         # When it runs six light-page sessions

@@ -12,7 +12,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess, chrome_owned_by
+from traffic_tool.local.worker_launcher import chrome_owned_by, loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 def test_500_sessions_no_leaks(
     redis_server: RedisServer, queue: JobQueue, store: JobStore, site: FixtureSite, tmp_path: Path
 ) -> None:
-    worker = WorkerProcess(
+    worker = loopback_worker(
         redis_server.url, tmp_path / "worker.log",
         sessions_per_worker=4, browsers_per_worker=2, lease_s=30, browser_max_sessions=100,
     )  # fmt: skip

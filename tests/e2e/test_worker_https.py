@@ -23,8 +23,8 @@ from tests.support.auth_proxy import auth_proxy
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer, free_port
-from tests.support.tls_sites import LEAF_DAYS, TestPki, TlsSites
-from tests.support.worker_process import WorkerProcess
+from tests.support.tls_sites import LEAF_DAYS, ThrowawayPki, TlsSites
+from traffic_tool.local.worker_launcher import loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -32,21 +32,21 @@ PASSWORD = "pw-tls-9c1e-never-logged"
 
 
 @pytest.fixture(scope="module")
-def pki() -> Iterator[TestPki]:
-    made = TestPki()
+def pki() -> Iterator[ThrowawayPki]:
+    made = ThrowawayPki()
     yield made
     made.close()
 
 
 @pytest.fixture(scope="module")
-def tls(pki: TestPki) -> Iterator[TlsSites]:
+def tls(pki: ThrowawayPki) -> Iterator[TlsSites]:
     sites = TlsSites(pki)
     yield sites
     sites.stop()
 
 
 @pytest.fixture(scope="module")
-def trusting(pki: TestPki) -> Iterator[BrowserHarness]:
+def trusting(pki: ThrowawayPki) -> Iterator[BrowserHarness]:
     """The worker's browsers, told to trust the tests' CA."""
     harness = BrowserHarness(browser_settings(extra_ca_file=str(pki.ca_file)))
     yield harness
@@ -231,7 +231,7 @@ def test_browsers_run_in_a_home_of_their_own(trusting: BrowserHarness) -> None:
 def test_a_worker_given_a_bad_ca_file_does_not_start(tmp_path: Path) -> None:
     bad = tmp_path / "ca.pem"
     bad.write_text("not a certificate\n")
-    worker = WorkerProcess(f"redis://127.0.0.1:{free_port()}/0", tmp_path / "worker.log",
+    worker = loopback_worker(f"redis://127.0.0.1:{free_port()}/0", tmp_path / "worker.log",
                            extra_ca_file=str(bad), redis_socket_timeout_s=0.5)  # fmt: skip
     try:
         assert worker.proc.wait(30) == 1
@@ -242,10 +242,15 @@ def test_a_worker_given_a_bad_ca_file_does_not_start(tmp_path: Path) -> None:
 
 
 def test_a_worker_process_trusts_the_ca_file_of_its_environment(
-    redis_server: RedisServer, queue: JobQueue, store: JobStore, pki: TestPki, tls: TlsSites, tmp_path: Path
+    redis_server: RedisServer,
+    queue: JobQueue,
+    store: JobStore,
+    pki: ThrowawayPki,
+    tls: TlsSites,
+    tmp_path: Path,
 ) -> None:
     """The whole path: TRAFFIC_TOOL_EXTRA_CA_FILE → the worker's NSS database → a result through Redis."""
-    worker = WorkerProcess(redis_server.url, tmp_path / "worker.log", extra_ca_file=str(pki.ca_file))
+    worker = loopback_worker(redis_server.url, tmp_path / "worker.log", extra_ca_file=str(pki.ca_file))
     try:
         worker.wait_log("serving")
         specs = [

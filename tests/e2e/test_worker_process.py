@@ -24,7 +24,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess, chrome_owned_by
+from traffic_tool.local.worker_launcher import WorkerProcess, chrome_owned_by, loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -36,7 +36,7 @@ def workers(redis_server: RedisServer, tmp_path: Path) -> Iterator[Callable[...,
     started: list[WorkerProcess] = []
 
     def start(**settings: object) -> WorkerProcess:
-        proc = WorkerProcess(redis_server.url, tmp_path / f"worker-{len(started)}.log", **settings)
+        proc = loopback_worker(redis_server.url, tmp_path / f"worker-{len(started)}.log", **settings)
         started.append(proc)
         return proc
 

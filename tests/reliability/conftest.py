@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
 
 
@@ -30,10 +29,3 @@ def own_redis() -> Iterator[RedisServer]:
     server = RedisServer().start()
     yield server
     server.cleanup()
-
-
-@pytest.fixture(scope="session")
-def site() -> Iterator[FixtureSite]:
-    server = FixtureSite().start()
-    yield server
-    server.stop()

@@ -21,7 +21,7 @@ import pytest
 import api_handler
 from tests.support.api_process import TOKENS, ApiProcess
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess
+from traffic_tool.local.worker_launcher import loopback_worker
 
 pytestmark = [pytest.mark.timeout(420)]
 
@@ -58,7 +58,7 @@ def test_schemathesis_stateful_two_tenants(own_redis: RedisServer, tmp_path: Pat
     api = ApiProcess(own_redis.url).start()
     # a live worker: without one, queued work makes /health rightly answer 503 (the sessions it runs
     # target a closed loopback port and fail fast)
-    worker = WorkerProcess(own_redis.url, tmp_path / "worker.log", lease_s=10)
+    worker = loopback_worker(own_redis.url, tmp_path / "worker.log", lease_s=10)
     try:
         worker.wait_log("serving", timeout=60)
         run = subprocess.run(

@@ -30,8 +30,8 @@ import pytest
 
 from tests.support.auth_proxy import auth_proxy
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import wait_until
 from tests.support.redis_server import free_port
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

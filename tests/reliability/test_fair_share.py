@@ -29,8 +29,9 @@ import pytest
 
 from tests.support.api_process import ApiProcess, client
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import Fleet, wait_until
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_until
+from traffic_tool.local.worker_fleet import loopback_fleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -81,9 +82,9 @@ def test_small_tenant_is_served_beside_a_big_one(
     own_redis: RedisServer, site: FixtureSite, tmp_path: Path
 ) -> None:
     api = ApiProcess(own_redis.url).start()
-    fleet = Fleet(
+    fleet = loopback_fleet(
         own_redis.url, tmp_path, WORKERS, sessions_per_worker=SESSIONS_PER_WORKER, lease_s=10
-    ).start()
+    )
     try:
         with client(api, "tenant-a") as a, client(api, "tenant-b") as b:
             # B on an idle system: its own wait and one session's duration
@@ -109,7 +110,7 @@ def test_small_tenant_is_served_beside_a_big_one(
             wait_until(lambda: running(a, a_jobs) == 0, 60, what="A's running sessions to end")
             a_done = finished_sessions(a, a_jobs)
     finally:
-        fleet.stop()
+        fleet.shutdown()
         api.stop()
 
     assert len(loaded) == B_SESSIONS, "B's sessions did not all run while A's backlog waited"

@@ -25,9 +25,9 @@ from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import wait_until
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess, chrome_owned_by
+from tests.support.waiting import wait_until
+from traffic_tool.local.worker_launcher import WorkerProcess, chrome_owned_by, loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -38,7 +38,7 @@ def one_worker(
 ) -> Iterator[tuple[WorkerProcess, JobQueue, JobStore]]:
     server = RedisServer().start()
     log = tmp_path_factory.mktemp("isolation") / "worker.log"
-    worker = WorkerProcess(server.url, log, sessions_per_worker=1, browsers_per_worker=1, lease_s=10)
+    worker = loopback_worker(server.url, log, sessions_per_worker=1, browsers_per_worker=1, lease_s=10)
     settings = Settings(redis_url=server.url, lease_s=10)
     r = connect(settings)
     try:

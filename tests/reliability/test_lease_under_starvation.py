@@ -26,10 +26,10 @@ from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import wait_until
 from tests.support.latency_proxy import LatencyProxy
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess
+from tests.support.waiting import wait_until
+from traffic_tool.local.worker_launcher import loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -62,7 +62,7 @@ def test_no_false_requeue_under_cpu_starvation_and_latency(
         rtt = time.monotonic() - t0
     assert rtt >= 2 * ONE_WAY_DELAY_S  # the latency is really there
 
-    worker = WorkerProcess(proxy.url, tmp_path / "worker.log", lease_s=LEASE_S, sessions_per_worker=3,
+    worker = loopback_worker(proxy.url, tmp_path / "worker.log", lease_s=LEASE_S, sessions_per_worker=3,
                            heartbeat_s=1.0, claim_poll_s=0.2)  # fmt: skip
     busy: list[subprocess.Popen[bytes]] = []
     stop = threading.Event()

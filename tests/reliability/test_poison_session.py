@@ -23,9 +23,10 @@ from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import Fleet, wait_until
 from tests.support.poison_site import PoisonSite
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_until
+from traffic_tool.local.worker_fleet import loopback_fleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -47,7 +48,9 @@ def test_poison_session_is_dead_lettered_after_the_attempt_limit(
     r = connect(settings)
     queue, store = JobQueue(r, settings), JobStore(r)
     # heartbeats every 0.2 s: a dead worker leaves the registry (0.6 s) long before its lease ends (3 s)
-    fleet = Fleet(own_redis.url, tmp_path, 2, sessions_per_worker=1, lease_s=LEASE_S, heartbeat_s=0.2).start()
+    fleet = loopback_fleet(
+        own_redis.url, tmp_path, 2, sessions_per_worker=1, lease_s=LEASE_S, heartbeat_s=0.2
+    )
     stop = threading.Event()
 
     def reap() -> None:
@@ -67,7 +70,7 @@ def test_poison_session_is_dead_lettered_after_the_attempt_limit(
     finally:
         stop.set()
         reaper.join(5)
-        fleet.stop()
+        fleet.shutdown()
 
     view = store.get("acme", job)
     dead = [f for _, f in r.xrange(keys.DEAD_LETTER) if f["j"] == job]

@@ -21,9 +21,10 @@ from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from tests.support.api_process import ApiProcess, client
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import Fleet, wait_until
 from tests.support.redis_server import RedisServer
-from tests.support.worker_process import WorkerProcess
+from tests.support.waiting import wait_until
+from traffic_tool.local.worker_fleet import loopback_fleet
+from traffic_tool.local.worker_launcher import loopback_worker
 from worker.main import check_eviction_policy
 
 pytestmark = [pytest.mark.timeout(180)]
@@ -36,7 +37,7 @@ RECONNECT_WITHIN_S = 10.0
 def test_redis_down_for_5_s(own_redis: RedisServer, site: FixtureSite, tmp_path: Path) -> None:
     api = ApiProcess(own_redis.url).start()
     # leases longer than the outage: renewals fail while Redis is down, and no session may be lost for it
-    fleet = Fleet(own_redis.url, tmp_path, 2, sessions_per_worker=3, lease_s=20, heartbeat_s=0.5).start()
+    fleet = loopback_fleet(own_redis.url, tmp_path, 2, sessions_per_worker=3, lease_s=20, heartbeat_s=0.5)
     answers: list[tuple[float, int | str, str | None]] = []  # (time, status, job id)
     health: Counter[int | str] = Counter()
     stop = threading.Event()
@@ -93,7 +94,7 @@ def test_redis_down_for_5_s(own_redis: RedisServer, site: FixtureSite, tmp_path:
             view = c.get(f"/jobs/{inflight}").json()
     finally:
         stop.set()
-        fleet.stop()
+        fleet.shutdown()
         api.stop()
 
     during = Counter(status for t, status, _ in answers if down_at + 0.5 < t < up_at)
@@ -153,7 +154,7 @@ def test_out_of_memory_refuses_submits_clearly_and_evicts_nothing(own_redis: Red
 def test_worker_warns_loudly_unless_noeviction(own_redis: RedisServer, tmp_path: Path) -> None:
     admin = redis.Redis(port=own_redis.port, decode_responses=True)
     admin.config_set("maxmemory-policy", "allkeys-lru")
-    worker = WorkerProcess(own_redis.url, tmp_path / "worker.log")
+    worker = loopback_worker(own_redis.url, tmp_path / "worker.log")
     try:
         worker.wait_log("serving", timeout=60)
     finally:

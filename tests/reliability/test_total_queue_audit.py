@@ -33,11 +33,11 @@ from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
 from jobcore.settings import Settings
 from tests.support.api_process import TOKENS, ApiProcess
-from tests.support.audit import audit_jobs
+from tests.support.audit import audit_jobs, written_results
 from tests.support.fixture_site import FixtureSite
-from tests.support.fleet import Fleet
 from tests.support.redis_faults import client_pause, crash_restart
 from tests.support.redis_server import RedisServer
+from traffic_tool.local.worker_fleet import loopback_fleet
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -136,8 +136,8 @@ def test_total_queue_audit(own_redis: RedisServer, site: FixtureSite, tmp_path: 
     run = uuid.uuid4().hex[:8]
     settings = Settings(redis_url=own_redis.url, lease_s=LEASE_S, max_attempts=5)
     api = ApiProcess(own_redis.url).start()
-    fleet = Fleet(own_redis.url, tmp_path, WORKERS, sessions_per_worker=CONCURRENCY, lease_s=LEASE_S,
-                  heartbeat_s=0.5, claim_poll_s=0.1).start()  # fmt: skip
+    fleet = loopback_fleet(own_redis.url, tmp_path, WORKERS, sessions_per_worker=CONCURRENCY, lease_s=LEASE_S,
+                           heartbeat_s=0.5, claim_poll_s=0.1)  # fmt: skip
     submitter = Submitter(api, site, run)
     reaper = Reaper(settings)
     pauses = restarts = 0
@@ -155,7 +155,7 @@ def test_total_queue_audit(own_redis: RedisServer, site: FixtureSite, tmp_path: 
                 break
             if elapsed < CHAOS_MAX_S:
                 if now >= next_kill:
-                    fleet.kill_random(rng)
+                    fleet.kill_one(rng)
                     next_kill = now + rng.uniform(*KILL_EVERY_S)
                 if pending_pauses and elapsed >= pending_pauses[0]:
                     pending_pauses.pop(0)
@@ -171,12 +171,12 @@ def test_total_queue_audit(own_redis: RedisServer, site: FixtureSite, tmp_path: 
         reaper.stop.set()
         reaper.join(10)
         submitter.join(1)
-        fleet.stop()
+        fleet.shutdown()
         api.stop()
 
     r = connect(settings)
     audit = audit_jobs(r, submitter.accepted)
-    written = fleet.written_results()
+    written = written_results(fleet.all_logs())
     dead_letters = {(f["j"], int(f["i"])) for _, f in r.xrange(keys.DEAD_LETTER)}
     executions = Counter(path for method, path, _ in site.hits if method == "GET" and f"run={run}&" in path)
     duplicates = sum(n - 1 for n in executions.values() if n > 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -50,3 +51,12 @@ def audit_jobs(r: redis.Redis, jobs: dict[str, int]) -> Audit:
     dead = r.xrange(keys.DEAD_LETTER)
     report.dead_lettered = sum(1 for _, f in dead if f.get("j") in jobs)
     return report
+
+
+# what the worker logs once the queue accepted its result (the fenced write succeeded)
+WRITTEN = re.compile(r"session ([0-9a-f]{32})/(\d+) (ok|failed) error=")
+
+
+def written_results(logs: str) -> Counter[tuple[str, int]]:
+    """How many times the queue accepted a worker's result, per (job id, session index), from the logs."""
+    return Counter((m[1], int(m[2])) for m in WRITTEN.finditer(logs))

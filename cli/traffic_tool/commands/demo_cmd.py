@@ -48,7 +48,7 @@ def demo(
     """Start the local stack and a sample site, run one job of several sessions, show the results, exit."""
     from traffic_tool.client import ApiClient, ApiClientError
     from traffic_tool.local.redis_process import free_port
-    from traffic_tool.local.sample_site import FixtureSite
+    from traffic_tool.local.sample_site import SampleSite
     from traffic_tool.local.stack import LocalStack, StackConfig
     from traffic_tool.paths import project_root
     from traffic_tool.render import error_notes, results_table, wait_with_progress
@@ -57,7 +57,7 @@ def demo(
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     # Ctrl-C stops everything, even when started from a script that left SIGINT ignored (`cmd &`).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    site = FixtureSite().start()
+    site = SampleSite().start()
     config = StackConfig(
         project_root=project_root(), state_dir=state, port=port or free_port(), tokens=f"demo={DEMO_TOKEN}",
         allow_targets=f"127.0.0.1:{site.port}", min_workers=1, max_workers=2, speed=10.0,

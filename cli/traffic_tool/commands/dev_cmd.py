@@ -53,14 +53,14 @@ def dev(
 ) -> None:
     """Run the whole system on this machine (Redis, moto, the API, schedules, workers) until Ctrl-C."""
     from traffic_tool.client_state import ClientState, remove_client_state, write_client_state
-    from traffic_tool.local.sample_site import FixtureSite
+    from traffic_tool.local.sample_site import SampleSite
     from traffic_tool.local.stack import LocalStack, StackConfig
     from traffic_tool.paths import project_root
 
     if min_workers > max_workers:
         err.print(f"[red]error:[/red] --min-workers ({min_workers}) is above --max-workers ({max_workers})")
         raise typer.Exit(code=2)
-    site = FixtureSite().start()
+    site = SampleSite().start()
     # Sessions reach the sample site and what --allow-targets names; never the stack's own services.
     allowed = ",".join(filter(None, [f"127.0.0.1:{site.port}", allow_targets]))
     operator_token = secrets.token_urlsafe(32)  # a new one per run: a stale copy opens nothing

@@ -29,7 +29,7 @@ import redis
 from traffic_tool.client import ApiClient, ApiClientError
 from traffic_tool.local.endpoint_proxy import EndpointProxy
 from traffic_tool.local.redis_process import RedisServer, free_port
-from traffic_tool.local.sample_site import FixtureSite
+from traffic_tool.local.sample_site import SampleSite
 from traffic_tool.local.stack import LocalStack, StackConfig
 from traffic_tool.paths import project_root
 
@@ -100,7 +100,7 @@ def replicate(node: RedisServer, primary_port: int) -> None:
 def failover(
     work: Path, warmup_s: float = 4.0, after_s: float = 6.0, finish_timeout_s: float = 240.0
 ) -> dict[str, Any]:
-    site = FixtureSite().start()
+    site = SampleSite().start()
     primary_port = free_port()
     endpoint = EndpointProxy(primary_port).start()
     config = StackConfig(
@@ -232,7 +232,7 @@ def import_bucket(endpoint: str, bucket: str, source: Path) -> int:
 def recreate(work: Path, started: float, timeout_s: float = 60.0) -> dict[str, Any]:
     """The stack deleted (its Redis and bucket gone) and created anew; the retained archive copied in."""
     job_ids: list[str] = json.loads((work / "jobs.json").read_text())
-    site = FixtureSite().start()
+    site = SampleSite().start()
     config = StackConfig(
         project_root=project_root(), state_dir=work / "stack-b", port=free_port(), tokens=f"{TENANT}={TOKEN}",
         allow_targets=f"127.0.0.1:{site.port}", min_workers=1, max_workers=1, speed=10.0,

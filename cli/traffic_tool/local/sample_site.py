@@ -1,23 +1,25 @@
-"""A loopback HTTP server for sample pages: the demo's site, and the tests' fixture pages and routes.
+"""A loopback HTTP (or HTTPS) server for the sample pages: the site of `traffic-tool demo` and `dev`.
 
 Binary payloads of the heavy page (images, fonts, video) are generated at start,
 random so they do not compress: nothing large is committed. Every analytics
-beacon a fixture page fires goes back to this server (`/g/collect`), which
-records it, so a test can tell what the browser actually sent.
+beacon a sample page fires goes back to this server (`/g/collect`), which
+records it, so a caller can tell what the browser actually sent. The tests' own
+pages and routes live in tests/support/fixture_site.py, on top of this one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import threading
-import time
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 SAMPLE_PAGES = Path(__file__).resolve().parent.parent / "sample_site"
-MAX_SLOW_S = 30.0
 
 # name -> (content type, size): ≈ 4.2 MB in total, what the heavy page pulls in when unguarded
 HEAVY_ASSETS: dict[str, tuple[str, int]] = {
@@ -97,26 +99,36 @@ class _QuietServer(ThreadingHTTPServer):
         pass
 
 
-class FixtureSite:
-    def __init__(self, host: str = "127.0.0.1", pages: tuple[Path, ...] = (SAMPLE_PAGES,)) -> None:
-        """Serve the files of `pages` (the first folder holding a name wins) and the generated routes."""
+class SampleSite:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        pages: tuple[Path, ...] = (SAMPLE_PAGES,),
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """Serve the files of `pages` (the first folder holding a name wins) and the generated routes;
+        over HTTPS with `tls` (the handshake runs in the request's thread)."""
         self.host = host
         self.pages = tuple(p.resolve() for p in pages)
         self.hits: list[tuple[str, str, str]] = []  # (method, path, body)
         self.assets = {name: os.urandom(size) for name, (_, size) in HEAVY_ASSETS.items()}
-        self._stop = threading.Event()
+        self.stopping = threading.Event()
         self._lock = threading.Lock()
-        handler = _make_handler(self)
-        self.server = _QuietServer((host, 0), handler)
+        self.server = _QuietServer((host, 0), _make_handler(self))
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(
+                self.server.socket, server_side=True, do_handshake_on_connect=False
+            )
+        self.scheme = "http" if tls is None else "https"
         self.port = int(self.server.server_address[1])
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> FixtureSite:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -128,7 +140,7 @@ class FixtureSite:
         return None
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def record(self, method: str, path: str, body: str) -> None:
         with self._lock:
@@ -142,16 +154,30 @@ class FixtureSite:
         with self._lock:
             return sum(1 for _, path, _ in self.hits if path.startswith(prefix))
 
+    def extra_route(self, reply: Reply, path: str, query: dict[str, list[str]]) -> bool:
+        """A subclass's own GET routes, tried first: True when it answered."""
+        return False
 
-def _make_handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
+
+class Reply(Protocol):
+    """What a route answers through: the request's headers and a complete response."""
+
+    headers: Message
+
+    def send(
+        self, status: int, body: bytes, ctype: str = ..., headers: dict[str, str] | None = None
+    ) -> None: ...
+
+
+def _make_handler(site: SampleSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
-                  headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        def send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
+                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
@@ -167,52 +193,34 @@ def _make_handler(site: FixtureSite) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1 << 20)).decode("utf-8", "replace")
             site.record("POST", self.path, body)
-            self._send(204, b"")
+            self.send(204, b"")
 
         def do_GET(self) -> None:
             site.record("GET", self.path, "")
             parts = urlsplit(self.path)
             path, query = parts.path, parse_qs(parts.query)
+            if site.extra_route(self, path, query):
+                return
             if path.endswith("/collect") or path == "/tr":
-                self._send(204, b"")
+                self.send(204, b"")
             elif path in ("/gtag/js", "/gtm.js"):  # the fake tag: ?status=404 fails it, ?pad=N weighs it
                 code = int(query.get("status", ["200"])[0])
                 pad = min(int(query.get("pad", ["0"])[0]), MAX_TAG_PAD)
                 body = FAKE_TAG_JS + (b"/*" + b"x" * pad + b"*/" if pad else b"")
-                self._send(code, body if code < 400 else b"not found", "text/javascript")
-            elif path.startswith("/redirect/"):
-                hops = int(path.rsplit("/", 1)[1] or 0)
-                target = f"/redirect/{hops - 1}" if hops > 1 else "/light.html"
-                self._send(302, b"", headers={"Location": target})
-            elif path == "/to":  # redirect to any URL the test names: /to?u=http://127.0.0.2:port/...
-                self._send(302, b"", headers={"Location": query["u"][0]})
-            elif path == "/slow":
-                delay = min(float(query.get("s", ["5"])[0]), MAX_SLOW_S)
-                site._stop.wait(delay)
-                self._send(200, b"<html><body>slow</body></html>")
-            elif path == "/file.bin":
-                self._send(200, os.urandom(64_000), "application/octet-stream",
-                           {"Content-Disposition": 'attachment; filename="file.bin"'})  # fmt: skip
+                self.send(code, body if code < 400 else b"not found", "text/javascript")
             elif path == "/gen/site.css":
-                self._send(200, GENERATED_CSS, "text/css")
+                self.send(200, GENERATED_CSS, "text/css")
             elif path == "/gen/app.js":
-                self._send(200, GENERATED_JS, "text/javascript")
+                self.send(200, GENERATED_JS, "text/javascript")
             elif path.startswith("/assets/") and path[8:] in site.assets:
                 name = path[8:]
-                self._send(200, site.assets[name], HEAVY_ASSETS[name][0])
-            elif path == "/status":
-                code = int(query.get("code", ["404"])[0])
-                self._send(code, f"<html><body>status {code}</body></html>".encode())
-            elif path == "/cookies.html":
-                seen = self.headers.get("Cookie") or ""
-                body = f"<html><body><pre id=seen>{seen}</pre></body></html>".encode()
-                self._send(200, body, headers={"Set-Cookie": f"visit={time.time()}; Path=/"})
+                self.send(200, site.assets[name], HEAVY_ASSETS[name][0])
             else:
                 file = site.find_page(path.lstrip("/") or "index.html")
                 if file is None:
-                    self._send(404, b"<html><body>not found</body></html>")
+                    self.send(404, b"<html><body>not found</body></html>")
                     return
                 ctype = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript"}
-                self._send(200, file.read_bytes(), ctype.get(file.suffix, "application/octet-stream"))
+                self.send(200, file.read_bytes(), ctype.get(file.suffix, "application/octet-stream"))
 
     return Handler

@@ -1,45 +1,50 @@
-"""Worker processes that the scaler starts and stops: the local stack's CapacityBackend.
+"""Worker processes kept at a desired count: the local stack's CapacityBackend, and the tests' fleet.
 
 Like an ECS service it keeps the desired count running (a worker that died is
 replaced) and stops extra workers with SIGTERM, so they hand back what they
 cannot finish; past the stop timeout the whole process group is killed.
+`traffic-tool dev` reconciles between scheduler runs; a test can also have a
+thread reconcile every fraction of a second (`supervise`), kill a worker
+(`kill_one`) and read every worker's log, the replaced ones' too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
+import random
 import signal
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+
+from traffic_tool.local.worker_launcher import (
+    LOOPBACK_SETTINGS,
+    SERVING,
+    WorkerProcess,
+    settings_env,
+)
 
 STOP_TIMEOUT_S = 30.0
 
 
-@dataclass
-class WorkerProcess:
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: IO[bytes]
-    started: float = field(default_factory=time.monotonic)
-    stopping_since: float | None = None
-
-
 class LocalWorkerFleet:
-    def __init__(self, env: dict[str, str], log_dir: Path, stop_timeout_s: float = STOP_TIMEOUT_S) -> None:
+    def __init__(
+        self, env: dict[str, str], log_dir: Path, stop_timeout_s: float = STOP_TIMEOUT_S, clean: bool = False
+    ) -> None:
+        """`env` (and with `clean`, nothing else TRAFFIC_TOOL_*) is what each worker gets besides its id."""
         self.env = env
         self.log_dir = log_dir
         self.stop_timeout_s = stop_timeout_s
+        self.clean = clean
         self.desired = 0
         self.running: list[WorkerProcess] = []
         self.stopping: list[WorkerProcess] = []
+        self.retired: list[WorkerProcess] = []  # every worker that has ended, for its log
+        self.kills = 0
         self._serial = 0
         self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         log_dir.mkdir(parents=True, exist_ok=True)
 
     # ---- CapacityBackend ----------------------------------------------------------------------
@@ -57,51 +62,77 @@ class LocalWorkerFleet:
     def reconcile(self) -> None:
         """Replace dead workers, start or stop to reach the desired count, finish off slow stoppers."""
         with self._lock:
-            for w in [w for w in self.running if w.proc.poll() is not None]:
+            for w in [w for w in self.running if not w.alive()]:
                 self.running.remove(w)
-                w.log.close()
+                self._retire(w)
             while len(self.running) < self.desired:
                 self.running.append(self._spawn())
             while len(self.running) > self.desired:
                 w = self.running.pop()  # the newest first, as ECS's default placement would
-                self._signal(w, signal.SIGTERM)
-                w.stopping_since = time.monotonic()
+                w.request_stop()
                 self.stopping.append(w)
             for w in list(self.stopping):
-                if w.proc.poll() is not None:
+                if not w.alive():
                     self.stopping.remove(w)
-                    w.log.close()
+                    self._retire(w)
                 elif (
                     w.stopping_since is not None and time.monotonic() - w.stopping_since > self.stop_timeout_s
                 ):
-                    self._signal(w, signal.SIGKILL)
+                    w.kill_group()
 
     def _spawn(self) -> WorkerProcess:
         self._serial += 1
         name = f"worker-{self._serial}"
-        log = (self.log_dir / f"{name}.log").open("ab")
-        env = {**os.environ, **self.env, "TRAFFIC_TOOL_WORKER_ID": f"local-{name}-{os.getpid()}"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "traffic_tool.main", "worker"],
-            env=env,
-            cwd=self.log_dir,  # not the project root, whose worker/ folder would shadow the package
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its Chromium processes share its group, so a kill reaches them
-        )
-        return WorkerProcess(name, proc, log)
+        env = {**self.env, "TRAFFIC_TOOL_WORKER_ID": f"local-{name}-{os.getpid()}"}
+        return WorkerProcess(self.log_dir / f"{name}.log", env, clean=self.clean)
 
-    @staticmethod
-    def _signal(w: WorkerProcess, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(w.proc.pid, sig)
+    def _retire(self, w: WorkerProcess) -> None:
+        w.close()
+        self.retired.append(w)
 
     def alive(self) -> int:
         with self._lock:
-            return sum(1 for w in self.running if w.proc.poll() is None)
+            return sum(1 for w in self.running if w.alive())
+
+    # ---- hooks for tests ----------------------------------------------------------------------
+
+    def supervise(self, every_s: float = 0.2) -> None:
+        """Reconcile from a thread of its own until `shutdown`: a dead worker is replaced within `every_s`."""
+
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                self.reconcile()
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+
+    def wait_serving(self, timeout: float = 60.0) -> None:
+        for w in list(self.running):
+            w.wait_log(SERVING, timeout)
+
+    def kill_one(self, rng: random.Random) -> int | None:
+        """SIGKILL one serving worker (not one still starting) and wait for it; returns its pid."""
+        with self._lock:
+            serving = [w for w in self.running if w.alive() and SERVING in w.log()]
+            if not serving:
+                return None
+            victim = rng.choice(serving)
+            victim.signal(signal.SIGKILL)
+            victim.proc.wait(10)
+            self.kills += 1
+            return victim.pid
+
+    def all_logs(self) -> str:
+        with self._lock:
+            return "\n".join(w.log() for w in [*self.retired, *self.stopping, *self.running])
+
+    # ---- the end ------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """Stop every worker (SIGTERM, then SIGKILL past the stop timeout) and wait for all of them."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
         with self._lock:
             self.desired = 0
             self.reconcile()
@@ -110,7 +141,21 @@ class LocalWorkerFleet:
                 time.sleep(0.1)
                 self.reconcile()
             for w in self.stopping:
-                self._signal(w, signal.SIGKILL)
+                w.kill_group()
                 w.proc.wait()
-                w.log.close()
+                self._retire(w)
             self.stopping.clear()
+
+
+def loopback_fleet(redis_url: str, log_dir: Path, count: int, **settings: object) -> LocalWorkerFleet:
+    """`count` workers with `LOOPBACK_SETTINGS` (`settings` win), serving, a dead one replaced at once."""
+    env = settings_env({**LOOPBACK_SETTINGS, "redis_url": redis_url, **settings})
+    fleet = LocalWorkerFleet(env, log_dir, stop_timeout_s=20.0, clean=True)
+    try:
+        fleet.set_desired(count)
+        fleet.wait_serving()
+    except BaseException:
+        fleet.shutdown()
+        raise
+    fleet.supervise()
+    return fleet
