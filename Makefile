@@ -67,6 +67,10 @@ bench-api: $(STAMP) ## submit latency through the local adapter, queue throughpu
 bench-worker: $(STAMP) ## browser sessions/min, KB/session, memory per session
 	$(OFFLINE) $(PY) scripts/bench_worker.py
 
+.PHONY: bench-guards
+bench-guards: $(STAMP) ## how long a hostile page (hung, alert loop, popup storm) holds a worker's slot
+	$(OFFLINE) $(PY) scripts/bench_guards.py
+
 .PHONY: report-screenshot
 report-screenshot: $(STAMP) ## docs/report.png, the README's picture of a job report
 	$(OFFLINE) $(PY) scripts/report_screenshot.py docs/report.png
@@ -80,7 +84,7 @@ capacity: $(STAMP) ## the seed's scenarios on paper: defaults, cheapest fleet sh
 	$(VENV)/bin/traffic-tool capacity --plot docs/capacity/spike.png --summary docs/capacity/capacity.json
 
 .PHONY: bench
-bench: bench-api bench-worker bench-load ## every benchmark
+bench: bench-api bench-worker bench-guards bench-load ## every benchmark
 
 # The worker image (needs a Docker engine; none runs on the development machines of this project).
 AWS_REGION ?= $(shell aws configure get region 2>/dev/null)

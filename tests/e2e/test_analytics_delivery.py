@@ -8,7 +8,6 @@ hit; with `analytics_delivery: "send"` it receives every hit and each entry says
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for_job, wait_until
 from traffic_tool.local.worker_launcher import WorkerProcess, loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -37,13 +37,7 @@ def worker(redis_server: RedisServer, tmp_path: Path) -> Iterator[WorkerProcess]
 def run_job(queue: JobQueue, store: JobStore, site: FixtureSite, delivery: str) -> JobView:
     spec = {"url": site.url("/light.html"), "expect": {"analytics": True}, "analytics_delivery": delivery}
     job = queue.enqueue(TENANT, JobRequest(sessions=[SessionSpec.model_validate(spec)] * SESSIONS))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        view = store.get(TENANT, job)
-        if view.status == "completed":
-            return view
-        time.sleep(0.2)
-    raise AssertionError(f"job {job} did not complete: {view.progress}")
+    return wait_for_job(store, TENANT, job)
 
 
 def page_views(view: JobView) -> list[bool]:
@@ -62,7 +56,6 @@ def test_collector_receives_nothing_by_default_and_every_hit_with_send(
     sent = run_job(queue, store, site, "send")
     assert sent.progress.ok == SESSIONS
     assert page_views(sent) == [True] * SESSIONS
-    deadline = time.monotonic() + 5  # a beacon may land just after its session ended
-    while len(site.beacons()) < before + SESSIONS and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # a beacon may land just after its session ended
+    wait_until(lambda: len(site.beacons()) >= before + SESSIONS, 5, "the beacons", interval=0.05)
     assert len(site.beacons()) == before + SESSIONS

@@ -10,7 +10,6 @@ analytics rules, then the verdict names exactly what is wrong, and blames our ow
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ import pytest
 from jobcore.models import SessionResult, SessionSpec
 from tests.support.browser_harness import BrowserHarness
 from tests.support.fixture_site import FixtureSite
+from tests.support.waiting import wait_until
 from worker.analytics_capture import AnalyticsCapture
 from worker.guards import SessionGuards
 
@@ -209,7 +209,5 @@ def test_cdp_request_stage_path_pauses_and_answers_only_collectors(
 
     capture, _ = browser.loop.run(_cdp_session(browser, url, "send"))
     assert all(h.delivered for h in capture.entries if h.kind == "hit")
-    deadline = time.monotonic() + 3
-    while site.requests_to("/tr?") == before[1] and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: site.requests_to("/tr?") > before[1], 3, "the pixel's request", interval=0.05)
     assert (len(site.beacons()), site.requests_to("/tr?")) == (before[0] + 1, before[1] + 1)

@@ -3,7 +3,6 @@ worker's process tree, Chromium included), wall time, bytes and an estimate unde
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_for_job
 from traffic_tool.local.worker_launcher import loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -28,9 +28,7 @@ def test_each_result_carries_its_cost_ledger(
         # When it runs six light-page sessions
         specs = [SessionSpec.model_validate({"url": site.url(f"/light.html?cost={i}")}) for i in range(6)]
         job = queue.enqueue("acme", JobRequest(sessions=specs))
-        deadline = time.monotonic() + 60
-        while (view := store.get("acme", job)).status != "completed" and time.monotonic() < deadline:
-            time.sleep(0.1)
+        view = wait_for_job(store, "acme", job)
     finally:
         worker.stop()
     # Then every result has its ledger: some CPU, its own wall time and bytes, a cost above zero

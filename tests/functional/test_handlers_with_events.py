@@ -183,7 +183,7 @@ def test_the_authorizer_denies_an_unknown_token_and_rejects_a_missing_one() -> N
     assert "context" not in policy or not policy["context"]
     for bad in ("", "Bearer ", "Basic dG9rLWE=", "tok-a"):
         evt["authorizationToken"] = bad
-        with pytest.raises(Exception, match=r"^Unauthorized$"):
+        with pytest.raises(authorizer_handler.UnauthorizedError, match=r"^Unauthorized$"):
             authorize(evt)
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import api_handler
 import api_service
+from jobcore import limits
 from traffic_tool.local.lambda_runtime import LocalContext
 
 
@@ -75,7 +76,7 @@ def test_the_document_names_every_route_and_its_models() -> None:
         assert model in schemas
     assert set(paths["/dead-letters/redrive"]) == {"post"}
     assert "403" in paths["/fleet"]["get"]["responses"]
-    assert schemas["JobRequest"]["properties"]["sessions"]["maxItems"] == 500
+    assert schemas["JobRequest"]["properties"]["sessions"]["maxItems"] == limits.MAX_SESSIONS_PER_JOB
     post = paths["/jobs"]["post"]
     assert any(p["name"] == "idempotency-key" and p["in"] == "header" for p in post["parameters"])
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from jobcore import limits
 from jobcore.operator_models import RedriveRequest
 from jobcore.tokens import (
     Principal,
@@ -43,7 +44,7 @@ def test_locally_only_the_names_listed_as_operators_get_the_role() -> None:
 
 def test_a_redrive_names_ids_or_a_filter() -> None:
     assert RedriveRequest.model_validate({"ids": ["1-0"]}).ids == ["1-0"]
-    assert RedriveRequest.model_validate({"reason": "timeout"}).limit == 20
+    assert RedriveRequest.model_validate({"reason": "timeout"}).limit == limits.DEFAULT_PAGE_SIZE
     for bad in (
         {},
         {"ids": []},

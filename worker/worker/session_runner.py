@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 MAX_CONSOLE_ERRORS = 20
 MAX_CONSOLE_TEXT = 500
-MAX_POPUPS = 20
 
 # Chromium's popup blocker lives in the full browser, not in headless-shell: the same rule (a popup
 # needs a user gesture) applied in every frame, so a popup storm costs nothing. Popups that a click
@@ -462,6 +461,7 @@ class SessionRunner:
             analytics_verdict=verdict,
             web_vitals=capture.web_vitals,
             console_errors=list(state.console_errors),
+            popups=state.popups,
             screenshot_url=state.screenshot_url,
             attempts=task.attempt,
             tls=state.tls,

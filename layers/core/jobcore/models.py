@@ -320,6 +320,7 @@ class SessionResult(BaseModel):
     )
     web_vitals: WebVitals | None = None
     console_errors: list[str] = Field(default_factory=list)
+    popups: int = Field(default=0, description="windows the page opened (a click's; each closed at once)")
     screenshot_url: str | None = None
     attempts: int = 0
     tls: TlsInfo | None = None  # HTTPS main documents only
