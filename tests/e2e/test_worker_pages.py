@@ -113,9 +113,14 @@ def test_slow_server_navigation_timeout(browser: BrowserHarness, site: FixtureSi
     assert result.http_status is None
 
 
-def test_infinite_loop_ends_and_worker_keeps_serving(browser: BrowserHarness, site: FixtureSite) -> None:
-    result = browser.run({"url": site.url("/loop.html"), "timeout_s": 2})
+@pytest.mark.parametrize("page", ["/loop.html", "/alerts.html"])  # a main thread that never yields; alert()s
+def test_a_hung_page_ends_at_its_timeout_and_the_worker_keeps_serving(
+    browser: BrowserHarness, site: FixtureSite, page: str
+) -> None:
+    result = browser.run({"url": site.url(page), "timeout_s": 2})
     assert result.status == "failed"
+    # Both name the deadline: Playwright's navigation timeout and the session's (50 ms later) race on a
+    # renderer that never answers; `make bench-guards` prints which won and how long the slot was held.
     assert result.error is not None and result.error.type in ("navigation_timeout", "session_timeout")
     assert browser.run({"url": site.url("/light.html")}).status == "ok"
 
@@ -139,13 +144,6 @@ def test_popup_storm_is_contained(browser: BrowserHarness, site: FixtureSite) ->
     )
     assert clicked.status == "ok"
     assert clicked.popups == 1
-    assert browser.run({"url": site.url("/light.html")}).status == "ok"
-
-
-def test_alert_loop_ends_at_timeout(browser: BrowserHarness, site: FixtureSite) -> None:
-    result = browser.run({"url": site.url("/alerts.html"), "timeout_s": 2})
-    assert result.status == "failed"
-    assert result.error is not None and result.error.type in ("navigation_timeout", "session_timeout")
     assert browser.run({"url": site.url("/light.html")}).status == "ok"
 
 
