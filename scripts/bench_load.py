@@ -35,7 +35,8 @@ for sub in ("", "layers/core", "worker", "cli"):
 
 from traffic_tool.local.redis_process import free_port  # noqa: E402
 from traffic_tool.local.sample_site import SampleSite  # noqa: E402
-from traffic_tool.local.stack import LocalStack, StackConfig  # noqa: E402
+from traffic_tool.local.stack import LocalStack  # noqa: E402
+from traffic_tool.local.stack_config import StackConfig  # noqa: E402
 
 TENANTS = 10
 JOB_SIZE = 50

@@ -8,9 +8,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobcore.settings import DEFAULTS
+
 STATE_DIR = Path(".state")  # `traffic-tool dev`'s default --state-dir, under the current folder
 CLIENT_FILE = "client.json"
-DEFAULT_API = "http://127.0.0.1:8080"
+DEFAULT_API = DEFAULTS.api_url
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from jobcore.settings import setting_from_environment
 
 
 def project_root() -> Path:
     """The folder holding template.yaml (TRAFFIC_TOOL_PROJECT_ROOT, else found above this package)."""
-    configured = os.environ.get("TRAFFIC_TOOL_PROJECT_ROOT")
+    configured = setting_from_environment("project_root")
     if configured:
         return Path(configured)
     for folder in Path(__file__).resolve().parents:

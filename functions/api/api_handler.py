@@ -21,7 +21,7 @@ import api_service
 import checks_routes
 import operator_routes
 from api_errors import documented, proxy_error, register_error_handlers
-from jobcore import emf, limits, metric_names
+from jobcore import cold_start, emf, limits, metric_names
 from jobcore.errors import StoreUnavailableError
 from jobcore.fleet_totals import CountBuffer
 from jobcore.json_nesting import nests_deeper_than
@@ -35,7 +35,7 @@ register_error_handlers(app)
 app.include_router(operator_routes.router)  # /fleet, /dead-letters: operator tokens only
 app.include_router(api_artifacts.router)
 app.include_router(checks_routes.router)  # /checks and /webhooks
-if api_service.settings().enable_swagger:
+if cold_start.settings().enable_swagger:
     app.enable_swagger(path="/swagger", title="traffic-tool job API")
 
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="the id POST /jobs returned")]

@@ -4,7 +4,6 @@ Redis records expire soon after. Batches run until none is due or the invocation
 from __future__ import annotations
 
 import time
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,9 +11,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import metric_names
 from jobcore.archive import Archiver, S3ArchiveStore
+from jobcore.cold_start import once, settings
 from jobcore.redis_conn import connect
 from jobcore.scheduled import ScheduledFunction
-from jobcore.settings import Settings, load_settings
 
 BATCH = 100
 TIME_MARGIN_MS = 60_000  # stop starting batches this close to the timeout
@@ -23,24 +22,13 @@ function = ScheduledFunction()
 logger, metrics = function.logger, function.metrics
 
 
-@cache
-def settings() -> Settings:
-    return load_settings()
-
-
-@cache
-def archiver() -> Archiver:
+def _archiver() -> Archiver:
     if not settings().bucket:
         raise RuntimeError("the archiver needs a bucket: set TRAFFIC_TOOL_BUCKET")
     return Archiver(connect(settings()), S3ArchiveStore(settings().bucket))
 
 
-def reset() -> None:
-    """Forget the cached settings and archiver (the local stack and tests change the environment)."""
-    if archiver.cache_info().currsize:
-        archiver().r.close()
-    archiver.cache_clear()
-    settings.cache_clear()
+archiver = once(_archiver, close=lambda made: made.r.close())
 
 
 @function.handler

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 
 from aws_lambda_powertools.utilities import parameters
 
-from jobcore.settings import Settings, load_settings
+from jobcore.cold_start import once, settings
 from jobcore.tokens import TokenEntry, local_token_entries, parse_token_entries
 
 
-@cache
-def settings() -> Settings:
-    """Read once per execution environment, like every setting."""
-    return load_settings()
-
-
-@cache
+@once
 def _local_entries() -> dict[str, TokenEntry]:
     return local_token_entries(settings().token_map, settings().operator_names)
 
@@ -28,9 +21,3 @@ def token_entries() -> dict[str, TokenEntry]:
         raw = parameters.get_secret(settings().tokens_secret_name, max_age=settings().tokens_cache_s)
         return parse_token_entries(json.loads(raw.decode() if isinstance(raw, bytes) else str(raw)))
     return _local_entries()
-
-
-def reset() -> None:
-    """Forget cached settings (tests and the local stack change the environment)."""
-    settings.cache_clear()
-    _local_entries.cache_clear()

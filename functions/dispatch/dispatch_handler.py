@@ -12,19 +12,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import metric_names
-from jobcore.check_plane import from_environment
+from jobcore.check_plane import from_environment as plane
 from jobcore.scheduled import ScheduledFunction
 
 function = ScheduledFunction()
 logger, metrics = function.logger, function.metrics
-
-
-plane = from_environment
-
-
-def reset() -> None:
-    """Forget the cached connection (the local stack and tests change the environment)."""
-    from_environment.cache_clear()
 
 
 @function.handler

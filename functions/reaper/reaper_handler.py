@@ -7,33 +7,26 @@ in one step, so a second run finds it already moved and skips it.
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from jobcore import metric_names
+from jobcore.cold_start import once, settings
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
 from jobcore.scheduled import ScheduledFunction
-from jobcore.settings import load_settings
 
 function = ScheduledFunction()
 logger, metrics = function.logger, function.metrics
 
 
-@cache
-def queue() -> JobQueue:
-    settings = load_settings()
-    return JobQueue(connect(settings), settings)
+def _queue() -> JobQueue:
+    return JobQueue(connect(settings()), settings())
 
 
-def reset() -> None:
-    """Forget the cached queue (the local stack and tests change the environment)."""
-    if queue.cache_info().currsize:
-        queue().r.close()
-    queue.cache_clear()
+queue = once(_queue, close=lambda jobs: jobs.r.close())
 
 
 @function.handler

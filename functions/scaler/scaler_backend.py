@@ -6,29 +6,24 @@ with `use_backend`, and the same handler then drives it.
 
 from __future__ import annotations
 
-from functools import cache
-
 import redis
 
 from jobcore.capacity import CapacityBackend
+from jobcore.cold_start import once, settings
 from jobcore.ecs_capacity import EcsCapacity
 from jobcore.redis_conn import connect
-from jobcore.settings import Settings, load_settings
 
 _injected: CapacityBackend | None = None
 
 
-@cache
-def settings() -> Settings:
-    return load_settings()
-
-
-@cache
-def client() -> redis.Redis:
+def _connect() -> redis.Redis:
     return connect(settings())
 
 
-@cache
+client = once(_connect, close=redis.Redis.close)
+
+
+@once
 def _ecs() -> CapacityBackend:
     cfg = settings()
     if not cfg.ecs_cluster or not cfg.ecs_service:
@@ -47,12 +42,3 @@ def use_backend(chosen: CapacityBackend | None) -> None:
     """Drive `chosen` instead of ECS (the local stack); None goes back to ECS."""
     global _injected  # noqa: PLW0603 - one backend per process, like the cached settings
     _injected = chosen
-
-
-def reset() -> None:
-    """Forget the cached settings, connection and backend (the local stack and tests change the env)."""
-    use_backend(None)
-    if client.cache_info().currsize:
-        client().close()
-    for cached in (settings, client, _ecs):
-        cached.cache_clear()

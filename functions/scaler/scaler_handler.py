@@ -9,13 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import scaler_backend
-from jobcore import emf, metric_names
+from jobcore import cold_start, emf, metric_names
 from jobcore.errors import ScalerBusyError, StoreUnavailableError
 from jobcore.fleet_totals import FleetTotals
 from jobcore.models import HealthView
 from jobcore.scaler import run_scaler
+from jobcore.scaling import ScalingPolicy
 from jobcore.scheduled import ScheduledFunction
-from jobcore.settings import scaling_policy
 from jobcore.store import JobStore
 
 function = ScheduledFunction()
@@ -24,12 +24,12 @@ logger, metrics = function.logger, function.metrics
 
 @function.handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    settings = scaler_backend.settings()
+    settings = cold_start.settings()
     try:
         decision, load, workers = run_scaler(
             scaler_backend.client(),
             scaler_backend.backend(),
-            scaling_policy(settings),
+            ScalingPolicy.from_settings(settings),
             settings.sessions_per_worker,
         )
         fleet = JobStore(scaler_backend.client()).health()

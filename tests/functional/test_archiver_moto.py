@@ -16,9 +16,8 @@ import pytest
 import redis
 
 import api_handler
-import api_service
 import archiver_handler
-from jobcore import keys
+from jobcore import cold_start, keys
 from jobcore.archive import Archiver, ArchiveReport, S3ArchiveStore
 from jobcore.constants import JobStatus, SessionStatus
 from jobcore.errors import ErrorType, JobNotFoundError
@@ -226,11 +225,9 @@ def env(s3: Any, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("TRAFFIC_TOOL_BUCKET", BUCKET)
     monkeypatch.setenv("TRAFFIC_TOOL_ARCHIVE_AGE_S", "0")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    api_service.reset()
-    archiver_handler.reset()
+    cold_start.reset()
     yield
-    api_service.reset()
-    archiver_handler.reset()
+    cold_start.reset()
 
 
 def get_job(job_id: str, tenant: str = "tenant-a") -> tuple[int, dict[str, Any]]:

@@ -11,6 +11,7 @@ import boto3
 import pytest
 
 import api_service
+from jobcore import cold_start
 from jobcore.check_schedules import EventBridgeSchedules
 from tests.support.api_events import call
 from tests.support.cfn_yaml import project_template
@@ -51,11 +52,11 @@ def api_on_eventbridge(
         "TRAFFIC_TOOL_CHECK_SCHEDULER_ROLE_ARN": ROLE,
     }.items():
         monkeypatch.setenv(name, value)
-    api_service.reset()
+    cold_start.reset()
     api_service.service().queue.r.flushall()
     api_service.check_plane().checks.schedules.client = client  # type: ignore[attr-defined]
     yield calls
-    api_service.reset()
+    cold_start.reset()
 
 
 def test_the_api_keeps_one_schedule_per_check_in_the_group(api_on_eventbridge: list[str]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import api_service
-from jobcore import keys, limits
+from jobcore import cold_start, keys, limits
 from tests.support.api_events import call
 from tests.support.redis_server import RedisServer
 
@@ -22,10 +22,10 @@ def env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("TRAFFIC_TOOL_ALLOW_TARGETS", "127.0.0.1/32")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.delenv("TRAFFIC_TOOL_CHECK_SCHEDULE_GROUP", raising=False)
-    api_service.reset()
+    cold_start.reset()
     api_service.service().queue.r.flushall()
     yield
-    api_service.reset()
+    cold_start.reset()
 
 
 def check_body(**changes: Any) -> dict[str, Any]:

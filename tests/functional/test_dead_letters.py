@@ -14,8 +14,7 @@ import pytest
 import redis
 
 import api_handler
-import api_service
-from jobcore import keys
+from jobcore import cold_start, keys
 from jobcore.constants import DeadLetterReason, JobStatus, SessionStatus
 from jobcore.dead_letters import DeadLetters
 from jobcore.models import JobRequest, SessionResult
@@ -121,9 +120,9 @@ def test_a_redrive_queues_the_session_once_however_often_it_is_asked(dead: tuple
 def api_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TRAFFIC_TOOL_REDIS_URL", redis_server.url)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    api_service.reset()
+    cold_start.reset()
     yield
-    api_service.reset()
+    cold_start.reset()
 
 
 def call(body: dict[str, Any], role: str = "operator") -> tuple[int, dict[str, Any]]:

@@ -17,13 +17,12 @@ import api_handler
 import api_service
 import archiver_handler
 import authorizer_handler
-import authorizer_tokens
 import dispatch_handler
 import notifier_handler
 import reaper_handler
 import scaler_backend
 import scaler_handler
-from jobcore import metric_names
+from jobcore import cold_start, metric_names
 from jobcore.analytics_models import AnalyticsProblem, AnalyticsVerdict, ProblemType
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType
@@ -55,17 +54,6 @@ def event(name: str) -> dict[str, Any]:
     return data
 
 
-MODULES = (
-    api_service,
-    authorizer_tokens,
-    scaler_backend,
-    reaper_handler,
-    archiver_handler,
-    dispatch_handler,
-    notifier_handler,
-)
-
-
 @pytest.fixture
 def handlers_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, aws: None) -> Iterator[None]:
     for name, value in {
@@ -78,13 +66,12 @@ def handlers_env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch, aws
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    for module in MODULES:
-        module.reset()
+    cold_start.reset()
     api_service.service().queue.r.flushall()
     scaler_backend.use_backend(InMemoryCapacity())
     yield
-    for module in MODULES:
-        module.reset()
+    cold_start.reset()
+    scaler_backend.use_backend(None)
 
 
 def emit_everything() -> None:

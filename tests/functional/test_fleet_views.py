@@ -16,9 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from typer.testing import CliRunner
 
-import api_service
-import authorizer_tokens
-from jobcore import keys, metric_names
+from jobcore import cold_start, keys, metric_names
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType
 from jobcore.fleet_totals import FleetTotals
@@ -116,8 +114,7 @@ def local_api(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "tenant-a=tok-a,ops=tok-ops")
     monkeypatch.setenv("TRAFFIC_TOOL_OPERATORS", "ops")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    api_service.reset()
-    authorizer_tokens.reset()
+    cold_start.reset()
     server = LocalApiServer(
         ("127.0.0.1", free_port()), LocalApi(PROJECT_ROOT), metrics=prometheus_source(redis_server.url)
     )
@@ -126,8 +123,7 @@ def local_api(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Ite
     yield server.url
     server.shutdown()
     server.server_close()
-    api_service.reset()
-    authorizer_tokens.reset()
+    cold_start.reset()
 
 
 def test_get_fleet_holds_what_redis_holds(busy_fleet: redis.Redis, local_api: str) -> None:

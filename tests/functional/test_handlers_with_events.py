@@ -15,7 +15,7 @@ from moto import mock_aws
 import api_handler
 import api_service
 import authorizer_handler
-import authorizer_tokens
+from jobcore import cold_start
 from jobcore.tokens import hash_token
 from tests.support.redis_server import RedisServer
 from traffic_tool.local.lambda_runtime import LocalContext
@@ -34,12 +34,10 @@ def env(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("TRAFFIC_TOOL_ALLOW_TARGETS", "127.0.0.1/32")
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "tenant-a=tok-a,tenant-b=tok-b")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    api_service.reset()
-    authorizer_tokens.reset()
+    cold_start.reset()
     api_service.service().queue.r.flushall()
     yield
-    api_service.reset()
-    authorizer_tokens.reset()
+    cold_start.reset()
 
 
 def call_api(evt: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -146,7 +144,7 @@ def test_an_unknown_job_is_404_and_a_malformed_id_400() -> None:
 @pytest.mark.usefixtures("env")
 def test_redis_down_is_503_and_never_202(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRAFFIC_TOOL_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
-    api_service.reset()
+    cold_start.reset()
     evt = event("post_jobs")
     evt["headers"].pop("Idempotency-Key")
     status, body = call_api(evt)
@@ -194,7 +192,7 @@ def test_in_aws_the_authorizer_reads_token_hashes_from_secrets_manager(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "")
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS_SECRET_NAME", "traffic-tool/tokens")
-    authorizer_tokens.reset()
+    cold_start.reset()
     boto3.client("secretsmanager").create_secret(
         Name="traffic-tool/tokens",
         SecretString=json.dumps(
@@ -208,4 +206,4 @@ def test_in_aws_the_authorizer_reads_token_hashes_from_secrets_manager(
     assert authorize(evt)["context"] == {"tenant": "ops", "role": "operator"}
     evt["authorizationToken"] = "Bearer tok-a"  # a local token means nothing in AWS
     assert authorize(evt)["policyDocument"]["Statement"][0]["Effect"] == "Deny"
-    authorizer_tokens.reset()
+    cold_start.reset()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import api_handler
-import api_service
+from jobcore import cold_start
 from jobcore.models import JobRequest
 from jobcore.queue import JobQueue
 from jobcore.redis_conn import connect
@@ -30,9 +30,9 @@ def own_redis(monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisServer]:
     monkeypatch.setenv("TRAFFIC_TOOL_REDIS_URL", server.url)
     monkeypatch.setenv("TRAFFIC_TOOL_TOKENS", "tenant-a=tok-a")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    api_service.reset()
+    cold_start.reset()
     yield server
-    api_service.reset()
+    cold_start.reset()
     server.cleanup()
 
 

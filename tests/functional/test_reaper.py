@@ -14,7 +14,7 @@ import pytest
 import redis
 
 import reaper_handler
-from jobcore import keys
+from jobcore import cold_start, keys
 from jobcore.constants import JobStatus, SessionStatus
 from jobcore.errors import ErrorType
 from jobcore.models import JobRequest
@@ -33,9 +33,9 @@ EVENT: dict[str, Any] = json.loads(
 def env(redis_server: RedisServer, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("TRAFFIC_TOOL_REDIS_URL", redis_server.url)
     monkeypatch.setenv("TRAFFIC_TOOL_LEASE_S", str(settings.lease_s))
-    reaper_handler.reset()
+    cold_start.reset()
     yield
-    reaper_handler.reset()
+    cold_start.reset()
 
 
 def invoke() -> dict[str, Any]:
@@ -100,7 +100,7 @@ def test_past_the_attempt_limit_the_reaper_dead_letters_with_the_reason(
 ) -> None:
     # Given a reaper that allows one attempt, and a session stalled with a dead worker
     monkeypatch.setenv("TRAFFIC_TOOL_MAX_ATTEMPTS", "1")
-    reaper_handler.reset()
+    cold_start.reset()
     [(job_id, _)] = stall(queue, settings, jobs=1, per_job=1)
 
     # When the reaper runs with the sample event

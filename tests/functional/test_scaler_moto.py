@@ -12,16 +12,16 @@ import boto3
 import pytest
 import redis
 
-import scaler_backend
 import scaler_handler
-from jobcore import keys
+from jobcore import cold_start, keys
 from jobcore.constants import SessionStatus
 from jobcore.ecs_capacity import EcsCapacity
 from jobcore.errors import CapacityUnavailableError
 from jobcore.models import JobRequest, SessionResult
 from jobcore.queue import JobQueue, Lease
 from jobcore.scaler import run_scaler
-from jobcore.settings import Settings, scaling_policy
+from jobcore.scaling import ScalingPolicy
+from jobcore.settings import Settings
 from tests.support.redis_server import RedisServer
 from traffic_tool.local.lambda_runtime import LocalContext
 
@@ -66,7 +66,7 @@ class Minutes:
             run_scaler(
                 self.r,
                 self.backend,
-                scaling_policy(self.settings),
+                ScalingPolicy.from_settings(self.settings),
                 self.settings.sessions_per_worker,
                 self.now,
             )
@@ -132,7 +132,7 @@ def test_the_handler_with_the_sample_event_sets_the_desired_count(
         "TRAFFIC_TOOL_MAX_WORKERS": "6",
     }.items():
         monkeypatch.setenv(name, value)
-    scaler_backend.reset()
+    cold_start.reset()
     event = json.loads((EVENTS / "scaler.json").read_text())
 
     def invoke() -> dict[str, Any]:
@@ -171,7 +171,7 @@ def test_the_handler_with_the_sample_event_sets_the_desired_count(
         assert "skipped" in invoke()
         assert desired_count(ecs) == 4 and r.exists(keys.SCALER_LOCK)
     finally:
-        scaler_backend.reset()
+        cold_start.reset()
 
 
 def test_a_missing_service_is_an_error_not_a_silent_zero(ecs: Any) -> None:

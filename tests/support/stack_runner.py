@@ -12,7 +12,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from traffic_tool.local.stack import LocalStack, StackConfig
+from traffic_tool.local.stack import LocalStack
+from traffic_tool.local.stack_config import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

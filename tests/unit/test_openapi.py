@@ -11,18 +11,17 @@ from types import ModuleType
 import pytest
 
 import api_handler
-import api_service
-from jobcore import limits
+from jobcore import cold_start, limits
 from traffic_tool.local.lambda_runtime import LocalContext
 
 
 @pytest.fixture
 def swagger_app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("TRAFFIC_TOOL_ENABLE_SWAGGER", "true")
-    api_service.reset()
+    cold_start.reset()
     yield importlib.reload(api_handler)
     monkeypatch.delenv("TRAFFIC_TOOL_ENABLE_SWAGGER")
-    api_service.reset()
+    cold_start.reset()
     importlib.reload(api_handler)
 
 

@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from jobcore.log_masking import SecretMaskingFilter
+from jobcore.settings import setting_from_environment
 
 SERVICE = "traffic-tool-worker"  # POWERTOOLS_SERVICE_NAME wins where set (the task definition sets it)
 
@@ -36,7 +37,8 @@ def bind_job(job_id: str) -> None:
 
 
 def configure_logging(stream: object = None) -> Logger:
-    level = os.environ.get("TRAFFIC_TOOL_LOG_LEVEL") or os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO"
+    # read alone, before Settings: invalid settings are logged with this level
+    level = setting_from_environment("log_level") or os.environ.get("POWERTOOLS_LOG_LEVEL") or "INFO"
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.addFilter(CorrelationFilter())
     handler.addFilter(SecretMaskingFilter())

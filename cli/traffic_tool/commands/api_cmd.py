@@ -10,16 +10,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from jobcore.settings import Settings
+from jobcore.settings import Settings, settings_env
+from traffic_tool.local.stack_config import LOCAL_API_PORT
 
 err = Console(stderr=True, soft_wrap=True)
 
 
 def configure_environment(**values: str | None) -> Settings:
     """Export flags as TRAFFIC_TOOL_* for the handlers, and check them the way a cold start would."""
-    for name, value in values.items():
-        if value is not None:
-            os.environ[f"TRAFFIC_TOOL_{name.upper()}"] = value
+    os.environ.update(settings_env(**{name: value for name, value in values.items() if value is not None}))
     try:
         return Settings()
     except ValueError as exc:
@@ -28,7 +27,7 @@ def configure_environment(**values: str | None) -> Settings:
 
 
 def api(
-    port: Annotated[int, typer.Option(help="port to listen on (127.0.0.1)")] = 8080,
+    port: Annotated[int, typer.Option(help="port to listen on (127.0.0.1)")] = LOCAL_API_PORT,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     tokens: Annotated[str | None, typer.Option(help="tenant=token,… (TRAFFIC_TOOL_TOKENS)")] = None,
     operators: Annotated[

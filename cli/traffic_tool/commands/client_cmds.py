@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jobcore.settings import env_name
 from traffic_tool.client import ApiClient, ApiClientError
 from traffic_tool.client_state import DEFAULT_API, resolve
 from traffic_tool.evidence import write_report
@@ -25,7 +26,7 @@ ApiUrl = Annotated[
     str,
     typer.Option(
         "--api-url",
-        envvar="TRAFFIC_TOOL_API_URL",
+        envvar=env_name("api_url"),
         help="the job API's base URL [default: what `traffic-tool dev` wrote to .state/, else "
         f"{DEFAULT_API}]",
         show_default=False,
@@ -35,7 +36,7 @@ Token = Annotated[
     str,
     typer.Option(
         "--token",
-        envvar="TRAFFIC_TOOL_TOKEN",
+        envvar=env_name("token"),
         help="bearer token [default: the local stack's, from .state/]",
         show_default=False,
     ),

@@ -49,7 +49,8 @@ def demo(
     from traffic_tool.client import ApiClient, ApiClientError
     from traffic_tool.local.redis_process import free_port
     from traffic_tool.local.sample_site import SampleSite
-    from traffic_tool.local.stack import LocalStack, StackConfig
+    from traffic_tool.local.stack import LocalStack
+    from traffic_tool.local.stack_config import StackConfig
     from traffic_tool.paths import project_root
     from traffic_tool.render import error_notes, results_table, wait_with_progress
 

@@ -12,6 +12,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from traffic_tool.client_state import STATE_DIR
+from traffic_tool.local.stack_config import StackConfig
+
 err = Console(stderr=True, soft_wrap=True)
 
 Port = Annotated[int, typer.Option(help="the job API's port on 127.0.0.1")]
@@ -41,20 +44,20 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def dev(
-    port: Port = 8080,
-    tokens: Tokens = "local=local-token",
+    port: Port = StackConfig.port,
+    tokens: Tokens = StackConfig.tokens,
     operators: Operators = "",
     allow_targets: AllowTargets = "",
-    min_workers: MinWorkers = 1,
-    max_workers: MaxWorkers = 2,
-    speed: Speed = 1.0,
-    state_dir: StateDir = Path(".state"),
-    offline_dns: OfflineDns = True,
+    min_workers: MinWorkers = StackConfig.min_workers,
+    max_workers: MaxWorkers = StackConfig.max_workers,
+    speed: Speed = StackConfig.speed,
+    state_dir: StateDir = STATE_DIR,
+    offline_dns: OfflineDns = StackConfig.offline_dns,
 ) -> None:
     """Run the whole system on this machine (Redis, moto, the API, schedules, workers) until Ctrl-C."""
     from traffic_tool.client_state import ClientState, remove_client_state, write_client_state
     from traffic_tool.local.sample_site import SampleSite
-    from traffic_tool.local.stack import LocalStack, StackConfig
+    from traffic_tool.local.stack import LocalStack
     from traffic_tool.paths import project_root
 
     if min_workers > max_workers:

@@ -11,8 +11,8 @@ from rich.console import Console
 from jobcore.errors import StoreUnavailableError
 from jobcore.redis_conn import connect
 from jobcore.scaler import load_state, read_load
-from jobcore.scaling import decide
-from jobcore.settings import Settings, scaling_policy
+from jobcore.scaling import ScalingPolicy, decide
+from jobcore.settings import Settings
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -37,7 +37,7 @@ def scale(
     except StoreUnavailableError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None
-    decision = decide(current, load, state, scaling_policy(settings), time.time())
+    decision = decide(current, load, state, ScalingPolicy.from_settings(settings), time.time())
     out.print(
         f"backlog {load.backlog}, running {load.running}, {workers} live workers of capacity "
         f"{load.task_capacity}: needed {decision.needed}, desired {decision.desired} "

@@ -26,11 +26,13 @@ from typing import Any
 import boto3
 import redis
 
+from jobcore.settings import settings_env
 from traffic_tool.client import ApiClient, ApiClientError
 from traffic_tool.local.endpoint_proxy import EndpointProxy
 from traffic_tool.local.redis_process import RedisServer, free_port
 from traffic_tool.local.sample_site import SampleSite
-from traffic_tool.local.stack import LocalStack, StackConfig
+from traffic_tool.local.stack import LocalStack
+from traffic_tool.local.stack_config import StackConfig
 from traffic_tool.paths import project_root
 
 TENANT, TOKEN = "drill", "drill-token"
@@ -107,7 +109,7 @@ def failover(
         project_root=project_root(), state_dir=work / "stack-a", port=free_port(), tokens=f"{TENANT}={TOKEN}",
         allow_targets=f"127.0.0.1:{site.port}",
         min_workers=2, max_workers=2, speed=10.0, redis_port=primary_port,
-        extra_env={"TRAFFIC_TOOL_REDIS_URL": endpoint.url, "TRAFFIC_TOOL_ARCHIVE_AGE_S": "0"},
+        extra_env=settings_env(redis_url=endpoint.url, archive_age_s=0),
     )  # fmt: skip
     stack = LocalStack(config, say=lambda line: None)
     replica = RedisServer(data_dir=work / "replica")

@@ -7,6 +7,7 @@ import logging
 import boto3
 from moto.server import ThreadedMotoServer
 
+from jobcore.settings import settings_env
 from traffic_tool.local.redis_process import free_port
 
 LOCAL_REGION = "us-east-1"
@@ -29,7 +30,7 @@ class LocalAws:
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": LOCAL_REGION,
-            "TRAFFIC_TOOL_BUCKET": self.bucket,
+            **settings_env(bucket=self.bucket),
         }
 
     def start(self) -> LocalAws:

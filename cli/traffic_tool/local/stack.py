@@ -11,37 +11,23 @@ import importlib
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from jobcore.settings import load_settings
+from jobcore import metric_names
+from jobcore.settings import DEFAULTS, env_name, load_settings, settings_env
 from traffic_tool.local.adapter import LocalApi, LocalApiServer
 from traffic_tool.local.check_scheduler import LocalCheckScheduler
 from traffic_tool.local.moto_aws import LocalAws
 from traffic_tool.local.prometheus_text import prometheus_source
 from traffic_tool.local.redis_process import RedisServer
 from traffic_tool.local.scheduler import LocalScheduler
+from traffic_tool.local.stack_config import StackConfig
 from traffic_tool.local.worker_fleet import LocalWorkerFleet
 
 Say = Callable[[str], None]
 
-
-@dataclass
-class StackConfig:
-    project_root: Path
-    state_dir: Path
-    port: int = 8080
-    tokens: str = "local=local-token"
-    operators: str = ""  # names in `tokens` whose tokens carry the operator role
-    allow_targets: str = ""  # the sites the sessions may reach (the tests' and the demo's pick theirs)
-    min_workers: int = 1
-    max_workers: int = 2
-    sessions_per_worker: int = 4
-    speed: float = 1.0  # schedules (and the scaler's cooldowns) run this many times faster
-    offline_dns: bool = True
-    redis_port: int | None = None
-    extra_env: dict[str, str] = field(default_factory=dict)
+# The scaler's cooldowns run `speed` times faster unless the environment sets them.
+_KEPT_FROM_ENVIRONMENT = (env_name("scale_out_cooldown_s"), env_name("scale_in_cooldown_s"))
 
 
 class LocalStack:
@@ -65,33 +51,35 @@ class LocalStack:
         c = self.config
         assert self.redis is not None and self.aws is not None
         env = {
-            "TRAFFIC_TOOL_REDIS_URL": self.redis.url,
-            "TRAFFIC_TOOL_TOKENS": c.tokens,
-            "TRAFFIC_TOOL_OPERATORS": c.operators,
-            "TRAFFIC_TOOL_ALLOW_TARGETS": c.allow_targets,
-            # Never reachable from a session, whatever the allow-list says: Redis, moto, the API.
-            "TRAFFIC_TOOL_INTERNAL_ENDPOINTS": ",".join(
-                f"127.0.0.1:{port}" for port in (self.redis.port, self.aws.port, c.port)
+            **settings_env(
+                redis_url=self.redis.url,
+                tokens=c.tokens,
+                operators=c.operators,
+                allow_targets=c.allow_targets,
+                # Never reachable from a session, whatever the allow-list says: Redis, moto, the API.
+                internal_endpoints=",".join(
+                    f"127.0.0.1:{port}" for port in (self.redis.port, self.aws.port, c.port)
+                ),
+                offline_dns=c.offline_dns,
+                min_workers=c.min_workers,
+                max_workers=c.max_workers,
+                sessions_per_worker=c.sessions_per_worker,
+                scale_out_cooldown_s=DEFAULTS.scale_out_cooldown_s / c.speed,
+                scale_in_cooldown_s=DEFAULTS.scale_in_cooldown_s / c.speed,
+                archive_age_s=int(DEFAULTS.archive_age_s / c.speed),
+                schedule_speed=c.speed,
+                api_url=self.api_url,
+                project_root=c.project_root,
             ),
-            "TRAFFIC_TOOL_OFFLINE_DNS": "true" if c.offline_dns else "false",
-            "TRAFFIC_TOOL_MIN_WORKERS": str(c.min_workers),
-            "TRAFFIC_TOOL_MAX_WORKERS": str(c.max_workers),
-            "TRAFFIC_TOOL_SESSIONS_PER_WORKER": str(c.sessions_per_worker),
-            "TRAFFIC_TOOL_SCALE_OUT_COOLDOWN_S": str(120 / c.speed),
-            "TRAFFIC_TOOL_SCALE_IN_COOLDOWN_S": str(300 / c.speed),
-            "TRAFFIC_TOOL_ARCHIVE_AGE_S": str(int(24 * 3600 / c.speed)),
-            "TRAFFIC_TOOL_SCHEDULE_SPEED": str(c.speed),
-            "TRAFFIC_TOOL_API_URL": self.api_url,
-            "TRAFFIC_TOOL_PROJECT_ROOT": str(c.project_root),
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_NAMESPACE": "TrafficTool",
+            metric_names.NAMESPACE_ENV: metric_names.NAMESPACE,
             # no CloudWatch here: EMF lines would only flood the console; /metrics and `top` read Redis
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             **self.aws.env(),
         }
         # Settings given in the environment win over the stack's defaults.
-        keep = {k: os.environ[k] for k in env if k.startswith("TRAFFIC_TOOL_SCALE") and k in os.environ}
+        keep = {k: os.environ[k] for k in _KEPT_FROM_ENVIRONMENT if k in os.environ}
         return {**env, **keep, **c.extra_env}
 
     def start(self) -> LocalStack:

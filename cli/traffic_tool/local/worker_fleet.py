@@ -10,7 +10,6 @@ thread reconcile every fraction of a second (`supervise`), kill a worker
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import threading
@@ -83,8 +82,7 @@ class LocalWorkerFleet:
     def _spawn(self) -> WorkerProcess:
         self._serial += 1
         name = f"worker-{self._serial}"
-        env = {**self.env, "TRAFFIC_TOOL_WORKER_ID": f"local-{name}-{os.getpid()}"}
-        return WorkerProcess(self.log_dir / f"{name}.log", env, clean=self.clean)
+        return WorkerProcess(self.log_dir / f"{name}.log", self.env, clean=self.clean)
 
     def _retire(self, w: WorkerProcess) -> None:
         w.close()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import redis
 
 from jobcore.check_runs import AlertTopic, CheckSettler, SnsAlertTopic
 from jobcore.check_schedules import ScheduleBackend, schedule_backend
 from jobcore.checks import CheckService
+from jobcore.cold_start import once, settings
 from jobcore.jobs import JobService
 from jobcore.redis_conn import connect
-from jobcore.settings import Settings, load_settings
+from jobcore.settings import Settings
 from jobcore.webhook_sender import WebhookSender
 from jobcore.webhooks import WebhookService
 
@@ -43,9 +43,8 @@ def build(
     return CheckPlane(jobs, webhooks, checks, settler, sender)
 
 
-@cache
+@once
 def from_environment() -> CheckPlane:
     """The plane of this process's settings, built once (a Lambda's cold start); the dispatch and
-    notifier functions share it. `from_environment.cache_clear()` forgets it."""
-    settings = load_settings()
-    return build(connect(settings), settings)
+    notifier functions share it."""
+    return build(connect(settings()), settings())

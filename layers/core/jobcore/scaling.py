@@ -8,19 +8,33 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+from jobcore.settings import DEFAULTS, Settings
+
 
 @dataclass(frozen=True)
 class ScalingPolicy:
-    """The seed's plan by default: min 2, max 10, out +2 with a 2-minute cooldown,
-    in -1 after 5 one-minute periods under 20% utilisation."""
+    """The scaler's settings at their defaults unless given (the seed's plan: min 2, max 10, out +2
+    with a 2-minute cooldown, in -1 after 5 one-minute periods under 20% utilisation)."""
 
-    min_tasks: int = 2
-    max_tasks: int = 10
-    max_step_out: int = 2
-    out_cooldown_s: float = 120.0
-    in_cooldown_s: float = 300.0
-    idle_utilisation: float = 0.20
-    idle_periods_to_scale_in: int = 5
+    min_tasks: int = DEFAULTS.min_workers
+    max_tasks: int = DEFAULTS.max_workers
+    max_step_out: int = DEFAULTS.scale_out_step
+    out_cooldown_s: float = DEFAULTS.scale_out_cooldown_s
+    in_cooldown_s: float = DEFAULTS.scale_in_cooldown_s
+    idle_utilisation: float = DEFAULTS.scale_in_utilisation
+    idle_periods_to_scale_in: int = DEFAULTS.scale_in_idle_periods
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScalingPolicy:
+        return cls(
+            min_tasks=settings.min_workers,
+            max_tasks=settings.max_workers,
+            max_step_out=settings.scale_out_step,
+            out_cooldown_s=settings.scale_out_cooldown_s,
+            in_cooldown_s=settings.scale_in_cooldown_s,
+            idle_utilisation=settings.scale_in_utilisation,
+            idle_periods_to_scale_in=settings.scale_in_idle_periods,
+        )
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_tasks <= self.max_tasks:

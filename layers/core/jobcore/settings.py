@@ -1,12 +1,16 @@
 """The one settings model. Every field is the environment variable TRAFFIC_TOOL_<NAME>.
 
 Read once per process (cold start for a Lambda) and validated then, so a bad
-value fails loudly at start rather than on the first request.
+value fails loudly at start rather than on the first request. Code that starts a
+process builds its environment with `settings_env`, and code that needs a default
+reads it from `DEFAULTS`: neither spells a name or a value again.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from typing import Final
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,7 +19,6 @@ from jobcore import limits
 from jobcore.allow_rules import AllowRule, IPAddress, parse_allow_rules
 from jobcore.constants import ENV_PREFIX
 from jobcore.resolver import parse_dns_servers
-from jobcore.scaling import ScalingPolicy
 
 
 def parse_tokens(text: str) -> dict[str, str]:
@@ -111,6 +114,9 @@ class Settings(BaseSettings):
     # clients (CLI)
     api_url: str = "http://127.0.0.1:8080"
     token: str = ""
+    project_root: str = Field(
+        default="", description="CLI: the folder holding template.yaml; empty: found above the package"
+    )
 
     # worker
     chromium_path: str = "/usr/lib/chromium/chromium-headless-shell"
@@ -140,6 +146,9 @@ class Settings(BaseSettings):
     )
     stop_timeout_s: float = Field(
         default=25.0, ge=1.0, description="SIGTERM: finish or hand back within this"
+    )
+    log_level: str = Field(
+        default="", description="the worker's log level; empty: POWERTOOLS_LOG_LEVEL, else INFO"
     )
     heartbeat_s: float = Field(default=5.0, gt=0)
     heartbeat_file: str = Field(
@@ -233,16 +242,32 @@ class Settings(BaseSettings):
         return self.lease_s * 1000
 
 
-def scaling_policy(settings: Settings) -> ScalingPolicy:
-    return ScalingPolicy(
-        min_tasks=settings.min_workers,
-        max_tasks=settings.max_workers,
-        max_step_out=settings.scale_out_step,
-        out_cooldown_s=settings.scale_out_cooldown_s,
-        in_cooldown_s=settings.scale_in_cooldown_s,
-        idle_utilisation=settings.scale_in_utilisation,
-        idle_periods_to_scale_in=settings.scale_in_idle_periods,
-    )
+DEFAULTS: Final = Settings.model_construct()
+"""Every setting at its default, whatever the environment says: where a default is needed elsewhere."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable of one setting: TRAFFIC_TOOL_<FIELD>."""
+    if field not in Settings.model_fields:
+        raise ValueError(f"{field!r} is not a setting (jobcore.settings.Settings)")
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _env_text(value: object) -> str:
+    # pydantic reads "true"/"false"; str(True) would be "True", which it also reads, but say it plainly
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def settings_env(**fields: object) -> dict[str, str]:
+    """The environment that starts a process with these settings, e.g. settings_env(redis_url=url)
+    == {"TRAFFIC_TOOL_REDIS_URL": url}. An unknown field is an error, not a variable nobody reads."""
+    return {env_name(field): _env_text(value) for field, value in fields.items()}
+
+
+def setting_from_environment(field: str) -> str:
+    """One setting's raw value, without validating the others: for what must work before Settings
+    can be built (the worker's log level, to log invalid settings) or without it (the project folder)."""
+    return os.environ.get(env_name(field), "")
 
 
 def load_settings() -> Settings:
