@@ -7,10 +7,8 @@ is an audit log line naming who and what.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated
 
-import redis
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -19,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 import api_service
 from api_errors import documented
 from jobcore import limits
+from jobcore.cold_start import once
 from jobcore.constants import DeadLetterReason
 from jobcore.dead_letters import ENTRY_ID_PATTERN, DeadLetters
 from jobcore.errors import DeadLetterNotFoundError, OperatorRequiredError
@@ -41,13 +40,9 @@ def operator() -> str:
     return str(context["tenant"])
 
 
-@cache
-def _dead_letters(client: redis.Redis) -> DeadLetters:
-    return DeadLetters(client)
-
-
+@once
 def dead_letters() -> DeadLetters:
-    return _dead_letters(api_service.service().queue.r)
+    return DeadLetters(api_service.service().queue.r)
 
 
 @router.get(
