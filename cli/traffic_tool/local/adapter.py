@@ -1,20 +1,19 @@
 """The local HTTP adapter: API Gateway's part, played on one machine.
 
 Each HTTP request becomes an API Gateway REST proxy event; the TOKEN authorizer
-runs first where the template says so; the routes come from template.yaml,
-so the cloud and the local stack cannot drift apart.
+runs first where the template says so; the routes come from template.yaml and
+are matched by template_routes.find_route, so the cloud and the local stack
+cannot drift apart.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from traffic_tool.local.lambda_runtime import Handler, LocalContext, load_handler
 from traffic_tool.local.request_body import RequestBodyError, read_body
-from traffic_tool.local.template_routes import authorizer_cache_ttl, load_authorizer, load_routes
+from traffic_tool.local.template_routes import (
+    Route,
+    allowed_methods,
+    authorizer_cache_ttl,
+    find_route,
+    load_authorizer,
+    load_routes,
+)
 
 # API Gateway's own payload limit; our handler enforces the smaller contract limit itself.
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
@@ -33,38 +39,16 @@ METRICS_PATH = "/metrics"  # Prometheus text, served by the adapter itself (not 
 MetricsSource = Callable[[], tuple[int, str, bytes]]
 
 
-@dataclass(frozen=True)
-class BoundRoute:
-    method: str
-    resource: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    function_name: str
-    auth: bool
-
-
-def _pattern(resource: str) -> re.Pattern[str]:
-    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
-    return re.compile(f"^{regex}$")
-
-
 class LocalApi:
     """Routes, authorizer and handlers read from the template; `invoke` turns a request into a response."""
 
     def __init__(self, project_root: Path, template: str = "template.yaml") -> None:
         path = project_root / template
-        self.routes: list[BoundRoute] = []
-        for route in load_routes(path):
-            self.routes.append(
-                BoundRoute(
-                    method=route.method.upper(),
-                    resource=route.path,
-                    pattern=_pattern(route.path),
-                    handler=load_handler(project_root, route.code_uri, route.handler),
-                    function_name=route.function_logical_id,
-                    auth=route.auth,
-                )
-            )
+        self.routes: list[Route] = load_routes(path)
+        self.handlers: dict[str, Handler] = {
+            route.function_logical_id: load_handler(project_root, route.code_uri, route.handler)
+            for route in self.routes
+        }
         auth_code_uri, auth_handler = load_authorizer(path)
         self.authorizer = load_handler(project_root, auth_code_uri, auth_handler)
         # API Gateway caches an authorizer's policy per token for ReauthorizeEvery seconds; so do we.
@@ -77,24 +61,24 @@ class LocalApi:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(raw_path)
-        matched = [(r, m) for r in self.routes if (m := r.pattern.match(parts.path))]
-        if not matched:
-            return _gateway_error(404 if parts.path else 400, "Missing Authentication Token")
-        route_match = next(((r, m) for r, m in matched if r.method == method), None)
-        if route_match is None:
+        found = find_route(self.routes, method, parts.path)
+        if found is None:
+            if not allowed_methods(self.routes, parts.path):
+                return _gateway_error(404 if parts.path else 400, "Missing Authentication Token")
             return _gateway_error(405, "Method Not Allowed")
-        route, match = route_match
+        route, params = found
         authorizer_context: dict[str, Any] = {}
         if route.auth:
             denied, authorizer_context = self._authorize(method, parts.path, headers)
             if denied is not None:
                 return denied
-        event = self._event(route, method, parts.path, parts.query, match.groupdict(), headers, body)
+        event = self._event(route, method, parts.path, parts.query, params, headers, body)
         event["requestContext"]["authorizer"] = authorizer_context or None
         # One execution environment per function: Lambda hands it one event at a time, and the
         # handlers (Powertools' resolver keeps the current event on the app) rely on that.
-        with self._environment(route.function_name):
-            result = route.handler(event, LocalContext(function_name=route.function_name))
+        function = route.function_logical_id
+        with self._environment(function):
+            result = self.handlers[function](event, LocalContext(function_name=function))
         out_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
         for k, values in (result.get("multiValueHeaders") or {}).items():
             out_headers[k] = ", ".join(str(v) for v in values)
@@ -153,7 +137,7 @@ class LocalApi:
 
     def _event(
         self,
-        route: BoundRoute,
+        route: Route,
         method: str,
         path: str,
         query: str,
@@ -168,7 +152,7 @@ class LocalApi:
         except UnicodeDecodeError:
             text, b64 = base64.b64encode(body).decode(), True
         return {
-            "resource": route.resource,
+            "resource": route.path,
             "path": path,
             "httpMethod": method,
             "headers": headers or None,
@@ -178,7 +162,7 @@ class LocalApi:
             "pathParameters": params or None,
             "stageVariables": None,
             "requestContext": {
-                "resourcePath": route.resource,
+                "resourcePath": route.path,
                 "httpMethod": method,
                 "path": f"/{STAGE}{path}",
                 "stage": STAGE,

@@ -18,7 +18,10 @@ Report = Callable[[str, dict[str, Any] | None, BaseException | None], None]
 
 
 @dataclass
-class ScheduledFunction:
+class LocalSchedule:
+    """One schedule of the template as this machine runs it: its handler, its period at the stack's
+    speed, and when it is next due (not jobcore.scheduled.ScheduledFunction, what the handler wears)."""
+
     schedule: Schedule
     handler: Handler
     interval_s: float
@@ -32,14 +35,14 @@ class LocalScheduler:
         self, project_root: Path, speed: float, report: Report, template: str = "template.yaml"
     ) -> None:
         self.report = report
-        self.functions: list[ScheduledFunction] = []
+        self.functions: list[LocalSchedule] = []
         now = time.monotonic()
         for schedule in load_schedules(project_root / template):
             if not schedule.enabled or schedule.interval_s is None:
                 continue
             handler = load_handler(project_root, schedule.code_uri, schedule.handler)
             interval = max(0.5, schedule.interval_s / speed)
-            self.functions.append(ScheduledFunction(schedule, handler, interval, now + interval))
+            self.functions.append(LocalSchedule(schedule, handler, interval, now + interval))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
 
@@ -66,7 +69,7 @@ class LocalScheduler:
                     f.next_run = time.monotonic() + f.interval_s
                     self._invoke(f)
 
-    def _invoke(self, f: ScheduledFunction) -> dict[str, Any] | None:
+    def _invoke(self, f: LocalSchedule) -> dict[str, Any] | None:
         event = f.schedule.render_input(datetime.now(UTC), str(uuid.uuid4()))
         try:
             result = f.handler(

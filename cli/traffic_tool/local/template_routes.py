@@ -65,9 +65,16 @@ class Route:
     auth: bool  # whether the authorizer runs first
     event_name: str = ""
     path_regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    # sort key, most specific first, as API Gateway prefers: static segments, then fewer greedy ones
+    specificity: tuple[int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        # computed once: the local adapter matches every request against every route
         object.__setattr__(self, "path_regex", compile_path(self.path))
+        segments = [s for s in self.path.split("/") if s]
+        static = sum(1 for s in segments if not _PATH_PARAM.fullmatch(s))
+        greedy = sum(1 for s in segments if s.endswith("+}"))
+        object.__setattr__(self, "specificity", (-static, greedy, 1 if self.method == ANY_METHOD else 0))
 
     def match_path(self, path: str) -> dict[str, str] | None:
         """The path parameters when `path` matches this resource, else None."""
@@ -82,14 +89,6 @@ class Route:
         if self.method not in (method.upper(), ANY_METHOD):
             return None
         return self.match_path(path)
-
-    @property
-    def specificity(self) -> tuple[int, int, int]:
-        """Sort key, most specific first, as API Gateway prefers: static segments, then fewer greedy ones."""
-        segments = [s for s in self.path.split("/") if s]
-        static = sum(1 for s in segments if not _PATH_PARAM.fullmatch(s))
-        greedy = sum(1 for s in segments if s.endswith("+}"))
-        return (-static, greedy, 1 if self.method == ANY_METHOD else 0)
 
 
 class RouteMatch(NamedTuple):
