@@ -11,32 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.synthetic_template import SYNTHETIC
 from traffic_tool.local.adapter import LocalApi
-
-TEMPLATE = """
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      Auth:
-        DefaultAuthorizer: Bearer
-        Authorizers:
-          Bearer:
-            FunctionArn: !GetAtt AuthFn.Arn
-  AuthFn:
-    Type: AWS::Serverless::Function
-    Properties: {CodeUri: fns/, Handler: adapter_probe_auth.handler}
-  ItemsFn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: fns/
-      Handler: adapter_probe_items.handler
-      Events:
-        One: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/items/{item_id}", Method: get}}
-        Latest: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /items/latest, Method: get}}
-        Files: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/files/{proxy+}", Method: any}}
-"""
 
 ITEMS = """
 import json
@@ -52,16 +28,18 @@ def handler(event, context):
     return {"principalId": "t", "policyDocument": allow, "context": {"tenant": "t"}}
 """
 
-MODULES = ("adapter_probe_items", "adapter_probe_auth")
+MODULES = ("app", "auth")  # the synthetic template's handler modules
 
 
 @pytest.fixture
 def api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalApi]:
-    (tmp_path / "template.yaml").write_text(TEMPLATE)
-    (tmp_path / "fns").mkdir()
-    (tmp_path / "fns" / "adapter_probe_items.py").write_text(ITEMS)
-    (tmp_path / "fns" / "adapter_probe_auth.py").write_text(AUTH)
+    (tmp_path / "template.yaml").write_text(SYNTHETIC)
+    for folder, module, code in (("items", "app", ITEMS), ("auth", "auth", AUTH)):
+        (tmp_path / "functions" / folder).mkdir(parents=True)
+        (tmp_path / "functions" / folder / f"{module}.py").write_text(code)
     monkeypatch.setattr(sys, "path", sys.path[:])  # load_handler adds the CodeUri folder
+    for name in MODULES:
+        assert name not in sys.modules, f"a module {name!r} is loaded already: the handlers would be it"
     yield LocalApi(tmp_path)
     for name in MODULES:
         sys.modules.pop(name, None)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cfn_yaml import TEMPLATE_PATH, loads
+from tests.support.synthetic_template import SYNTHETIC
 from traffic_tool.local.template_routes import (
     Route,
     TemplateError,
@@ -19,69 +20,6 @@ from traffic_tool.local.template_routes import (
     load_schedules,
     rate_seconds,
 )
-
-SYNTHETIC = """
-AWSTemplateFormatVersion: 2010-09-09
-Transform: AWS::Serverless-2016-10-31
-Globals:
-  Function:
-    Handler: app.handler
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: !Ref Stage
-      Auth:
-        DefaultAuthorizer: Bearer
-        Authorizers:
-          Bearer:
-            FunctionArn: !GetAtt AuthFn.Arn
-  AuthFn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: functions/auth/
-      Handler: auth.handler
-  ItemsFn:
-    Type: AWS::Serverless::Function
-    Properties:
-      CodeUri: functions/items/
-      Events:
-        List:
-          Type: Api
-          Properties: {RestApiId: !Ref Api, Path: /items, Method: get}
-        One:
-          Type: Api
-          Properties:
-            RestApiId: !Ref Api
-            Path: /items/{item_id}
-            Method: get
-        Latest:
-          Type: Api
-          Properties: {RestApiId: !Ref Api, Path: /items/latest, Method: get}
-        Files:
-          Type: Api
-          Properties:
-            RestApiId: !Ref Api
-            Path: /files/{proxy+}
-            Method: any
-        Ping:
-          Type: Api
-          Properties:
-            RestApiId: !Ref Api
-            Path: /ping
-            Method: get
-            Auth: {Authorizer: NONE}
-        Tick:
-          Type: ScheduleV2
-          Properties:
-            ScheduleExpression: rate(1 minute)
-            Input: '{"source": "schedule"}'
-        Nightly:
-          Type: ScheduleV2
-          Properties:
-            ScheduleExpression: cron(0 3 * * ? *)
-            State: DISABLED
-"""
 
 
 @pytest.fixture
