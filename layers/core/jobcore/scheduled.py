@@ -1,6 +1,6 @@
-"""What every scheduled function (scaler, reaper, archiver) wears: a JSON logger that masks secrets,
-a tracer, ephemeral EMF metrics, and one decorator that puts the three around the handler and the
-schedule's name and time into every log line of the run."""
+"""What every scheduled function (scaler, reaper, archiver, dispatch, notifier) wears: a JSON logger
+that masks secrets, a tracer, ephemeral EMF metrics, and one decorator that puts the three around the
+handler and the schedule's name and time into every log line of the run."""
 
 from __future__ import annotations
 
