@@ -16,12 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from traffic_tool.local.worker_launcher import (
-    LOOPBACK_SETTINGS,
-    SERVING,
-    WorkerProcess,
-    settings_env,
-)
+from jobcore.settings import settings_env
+from traffic_tool.local.worker_launcher import LOOPBACK_SETTINGS, SERVING, WorkerProcess
 
 STOP_TIMEOUT_S = 30.0
 
@@ -30,7 +26,7 @@ class LocalWorkerFleet:
     def __init__(
         self, env: dict[str, str], log_dir: Path, stop_timeout_s: float = STOP_TIMEOUT_S, clean: bool = False
     ) -> None:
-        """`env` (and with `clean`, nothing else TRAFFIC_TOOL_*) is what each worker gets besides its id."""
+        """`env` (and with `clean`, nothing else TRAFFIC_TOOL_*) is what each worker gets."""
         self.env = env
         self.log_dir = log_dir
         self.stop_timeout_s = stop_timeout_s
@@ -147,7 +143,7 @@ class LocalWorkerFleet:
 
 def loopback_fleet(redis_url: str, log_dir: Path, count: int, **settings: object) -> LocalWorkerFleet:
     """`count` workers with `LOOPBACK_SETTINGS` (`settings` win), serving, a dead one replaced at once."""
-    env = settings_env({**LOOPBACK_SETTINGS, "redis_url": redis_url, **settings})
+    env = settings_env(**{**LOOPBACK_SETTINGS, "redis_url": redis_url, **settings})
     fleet = LocalWorkerFleet(env, log_dir, stop_timeout_s=20.0, clean=True)
     try:
         fleet.set_desired(count)

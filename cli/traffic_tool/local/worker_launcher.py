@@ -26,6 +26,7 @@ import jobcore
 import traffic_tool
 import worker
 from jobcore.constants import ENV_PREFIX
+from jobcore.settings import settings_env
 from worker.orphan_reaper import OWNER_ENV
 
 SERVING = "serving"  # what a worker logs once it claims work (`worker <id> serving: ...`)
@@ -38,11 +39,6 @@ LOOPBACK_SETTINGS: dict[str, object] = {
     "browsers_per_worker": 1, "heartbeat_s": 0.5, "claim_poll_s": 0.1, "session_grace_s": 2,
     "stop_timeout_s": 5, "renderer_heap_mb": 128,
 }  # fmt: skip
-
-
-def settings_env(values: Mapping[str, object]) -> dict[str, str]:
-    """The environment that gives a worker these `Settings` fields."""
-    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in values.items()}
 
 
 def _code_root(package: ModuleType) -> str:
@@ -134,7 +130,7 @@ class WorkerProcess:
 def loopback_worker(redis_url: str, log_path: Path, **settings: object) -> WorkerProcess:
     """A worker with `LOOPBACK_SETTINGS` (`settings` win) and no TRAFFIC_TOOL_* of this environment."""
     return WorkerProcess(
-        log_path, settings_env({**LOOPBACK_SETTINGS, "redis_url": redis_url, **settings}), True
+        log_path, settings_env(**{**LOOPBACK_SETTINGS, "redis_url": redis_url, **settings}), True
     )
 
 
