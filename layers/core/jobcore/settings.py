@@ -176,7 +176,7 @@ class Settings(BaseSettings):
         description="the same as PEM text: how ECS hands a secret (SSM or Secrets Manager) to a task",
     )
 
-    # recurring checks (issue 12): EventBridge Scheduler in AWS; empty group = the local stack's Redis
+    # recurring checks: EventBridge Scheduler in AWS; empty group = the local stack's Redis
     check_schedule_group: str = Field(default="", description="the stack's schedule group for checks")
     dispatch_function_arn: str = Field(default="", description="what each check's schedule invokes")
     check_scheduler_role_arn: str = Field(default="", description="the role the schedules invoke it with")
