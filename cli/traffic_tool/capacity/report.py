@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobcore.prices import PriceBook
+from jobcore.settings import DEFAULTS
 from traffic_tool.capacity.fleet_cost import CostModel, fleet_cost
 from traffic_tool.capacity.measured import Figure
 from traffic_tool.capacity.sim_records import SimResult
 
-HEARTBEATS_PER_TASK_S = 1 / 5.0 + 1 / 10.0  # heartbeat every 5 s, lease renewal every lease_s/3 = 10 s
-IDLE_POLLS_PER_TASK_S = 1 / 0.5  # an idle worker's empty claim every claim_poll_s
+# a heartbeat every heartbeat_s and a lease renewal every lease_s / 3 (worker.loop), at the defaults
+HEARTBEATS_PER_TASK_S = 1 / DEFAULTS.heartbeat_s + 3 / DEFAULTS.lease_s
+IDLE_POLLS_PER_TASK_S = 1 / DEFAULTS.claim_poll_s  # an idle worker's empty claim every claim_poll_s
 BACKGROUND_US_PER_OP = 15.0  # assumption: a heartbeat, renewal or empty claim costs Redis ~15 µs
 
 
