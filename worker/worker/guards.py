@@ -78,6 +78,16 @@ class SessionGuards:
         cdp.on("Fetch.requestPaused", self._on_paused)
         await cdp.send("Fetch.enable", {"patterns": fetch_patterns(self.spec)})
 
+    async def detach(self) -> None:
+        """A warm tab's session ended: its interception goes with it (the next session sets its own)."""
+        cdp, self._cdp = self._cdp, None
+        if cdp is None:
+            return
+        try:
+            await cdp.send("Fetch.disable")
+        finally:
+            await cdp.detach()
+
     def _on_paused(self, event: dict[str, Any]) -> None:
         task = asyncio.ensure_future(self._handle_paused(event))
         self._tasks.add(task)
