@@ -317,8 +317,8 @@ class EgressSession:
             target = parse_target(url)
         except TargetBlockedError as exc:
             return self._refuse(ErrorType.BLOCKED_TARGET, "", 0, exc.reason)
-        # Either scheme: a CONNECT may carry https or ws(s) alike, and clearing an empty origin costs little.
-        self.origins.update(_origins(target.host, target.port))
+        # A CONNECT may carry https or ws alike: both origins; a plain request is its http origin.
+        self.origins.update(_origins(target.host, target.port, plain=not tunnel_only))
         try:
             addresses = await self.proxy.addresses(target, self.pinned)
             streams: Streams
@@ -405,13 +405,11 @@ async def _answer(writer: asyncio.StreamWriter, data: bytes) -> None:
         await writer.drain()
 
 
-def _origins(host: str, port: int) -> tuple[str, str]:
-    """The http and https origins of host:port, as the browser's storage names them."""
+def _origins(host: str, port: int, *, plain: bool) -> tuple[str, ...]:
+    """The origins host:port may be, as the browser's storage names them."""
     name = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return (
-        f"http://{name}" + ("" if port == 80 else f":{port}"),
-        f"https://{name}" + ("" if port == 443 else f":{port}"),
-    )
+    http = f"http://{name}" + ("" if port == 80 else f":{port}")
+    return (http,) if plain else (http, f"https://{name}" + ("" if port == 443 else f":{port}"))
 
 
 def _origin_form(url: str) -> str:

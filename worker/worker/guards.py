@@ -72,21 +72,19 @@ class SessionGuards:
     def on_egress_stop(self, error_type: ErrorType, detail: str) -> None:
         self.stop(from_type(error_type, detail))
 
-    async def attach_page(self, context: BrowserContext, page: Page) -> None:
-        cdp = await context.new_cdp_session(page)
+    async def attach_page(self, context: BrowserContext, page: Page, cdp: CDPSession | None = None) -> None:
+        """Intercept on the page's own CDP session, or on `cdp` (a warm tab's, which outlives the session:
+        Fetch.enable replaces the last session's patterns, and `detach` takes this session's handler off)."""
+        cdp = cdp or await context.new_cdp_session(page)
         self._cdp = cdp
         cdp.on("Fetch.requestPaused", self._on_paused)
         await cdp.send("Fetch.enable", {"patterns": fetch_patterns(self.spec)})
 
-    async def detach(self) -> None:
-        """A warm tab's session ended: its interception goes with it (the next session sets its own)."""
+    def detach(self) -> None:
+        """A warm tab's session ended: nothing it paused reaches this session's guards any more."""
         cdp, self._cdp = self._cdp, None
-        if cdp is None:
-            return
-        try:
-            await cdp.send("Fetch.disable")
-        finally:
-            await cdp.detach()
+        if cdp is not None:
+            cdp.remove_listener("Fetch.requestPaused", self._on_paused)
 
     def _on_paused(self, event: dict[str, Any]) -> None:
         task = asyncio.ensure_future(self._handle_paused(event))

@@ -80,7 +80,6 @@ _RESOURCES_JS = "() => performance.getEntriesByType('resource').length"
 _RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
 # analytics_delivery "send": how long the session's connections may take to finish before they are cut.
 _SEND_SETTLE_S = 1.0
-_DETACH_TIMEOUT_S = 2.0
 # Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
 _EGRESS_NET_ERRORS = frozenset({
     "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE",
@@ -251,10 +250,7 @@ class SessionRunner:
                 egress.close()
             else:
                 tab.slot.park(cut="connections" not in self.tabs.skipped)
-                try:
-                    await asyncio.wait_for(guards.detach(), _DETACH_TIMEOUT_S)
-                except Exception as exc:  # its interception may still hold: the tab goes
-                    tab.broken = tab.broken or f"guards did not detach: {exc}"
+                guards.detach()
         return self._result(state, error)
 
     def failed_result(
@@ -303,7 +299,7 @@ class SessionRunner:
         on(page, "dialog", lambda d: self._on_dialog(d, state))
         crashed = from_type(ErrorType.BROWSER_CRASH, "the page's renderer crashed")
         on(page, "crash", lambda _p: guards.stop(crashed))
-        await guards.attach_page(context, page)
+        await guards.attach_page(context, page, state.tab.cdp if state.tab is not None else None)
         on(page, "framenavigated", guards.capture.frame_navigated)
         guards.capture.navigation_started()
         try:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from playwright.async_api import BrowserContext, CDPSession, Page
+from playwright.async_api import BrowserContext, CDPSession, Page, ViewportSize
 
 from jobcore import limits
 from jobcore.models import SessionSpec
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 # The wipe, in order. "connections" (the egress slot's sockets cut, its DNS answers dropped) happens when
 # a session ends and again when the next one is bound; "emulation" sets the session's own viewport.
 WIPE_STEPS: Final = (
-    "pages", "document", "window_name", "history", "cookies", "storage", "http_cache", "permissions",
-    "emulation", "connections",
+    "pages", "document", "window_name", "history", "cookies", "tls_sessions", "storage", "http_cache",
+    "permissions", "emulation", "connections",
 )  # fmt: skip
 _STEP_TIMEOUT_S: Final = 5.0
 _CLOSE_TIMEOUT_S: Final = 5.0
@@ -134,7 +134,7 @@ class WarmTabs:
         tab.sessions += 1
         if failed is not None and tab.broken is None:
             tab.broken = failed
-        if tab.broken is None:
+        if tab.broken is None and "document" not in self.skipped:
             try:
                 await asyncio.wait_for(tab.page.goto("about:blank"), _STEP_TIMEOUT_S)
             except Exception as exc:
@@ -205,8 +205,14 @@ class WarmTabs:
             await page.evaluate("window.name = ''")
         elif name == "history":  # also drops the back/forward cache's entries: nothing to go back to
             await cdp.send("Page.resetNavigationHistory")
-        elif name == "cookies":  # the whole context's, partitioned ones included
+        elif name == "cookies":  # the context's own (Storage.clearCookies by context id), partitioned too
             await context.clear_cookies()
+        elif name == "tls_sessions" and tab.slot.tunnels:
+            # Chromium resumes a TLS session across a cut connection (the server would see the same
+            # session). No CDP call clears one context's TLS session cache; a critical memory-pressure
+            # signal flushes the browser's (every tab's: they pay a full handshake next, no more). Only
+            # after a session that opened a tunnel: plain-HTTP sessions have nothing to flush.
+            await cdp.send("Memory.simulatePressureNotification", {"level": "critical"})
         elif name == "storage":
             for origin in sorted(tab.slot.take_origins()):
                 await cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
@@ -215,8 +221,10 @@ class WarmTabs:
         elif name == "permissions":
             await context.clear_permissions()
             await cdp.send("Emulation.clearGeolocationOverride")
-        elif name == "emulation":
-            await page.set_viewport_size({"width": spec.viewport.width, "height": spec.viewport.height})
+        elif name == "emulation":  # a page cannot change its own emulation: only ours to reset
+            viewport: ViewportSize = {"width": spec.viewport.width, "height": spec.viewport.height}
+            if page.viewport_size != viewport:
+                await page.set_viewport_size(viewport)
         elif name == "connections":
             tab.slot.park()
 
