@@ -299,7 +299,12 @@ class SessionRunner:
         on(page, "dialog", lambda d: self._on_dialog(d, state))
         crashed = from_type(ErrorType.BROWSER_CRASH, "the page's renderer crashed")
         on(page, "crash", lambda _p: guards.stop(crashed))
-        await guards.attach_page(context, page, state.tab.cdp if state.tab is not None else None)
+        tab = state.tab
+        if tab is None:
+            await guards.attach_page(context, page)
+        else:  # unknown until Fetch.enable answers: a failed call must not leave stale patterns trusted
+            enabled, tab.fetch_patterns = tab.fetch_patterns, None
+            tab.fetch_patterns = await guards.attach_page(context, page, tab.cdp, enabled)
         on(page, "framenavigated", guards.capture.frame_navigated)
         guards.capture.navigation_started()
         try:

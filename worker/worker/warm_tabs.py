@@ -41,6 +41,7 @@ WIPE_STEPS: Final = (
     "pages", "document", "window_name", "history", "cookies", "tls_sessions", "storage", "http_cache",
     "permissions", "emulation", "connections",
 )  # fmt: skip
+_IN_ORDER: Final = frozenset({"pages", "document", "window_name", "history"})
 _STEP_TIMEOUT_S: Final = 5.0
 _CLOSE_TIMEOUT_S: Final = 5.0
 _ids = itertools.count(1)
@@ -65,6 +66,7 @@ class WarmTab:
     sessions: int = 0
     busy: bool = False
     broken: str | None = None  # why it must be replaced
+    fetch_patterns: object = None  # the guards' interception patterns enabled on `cdp` now
 
     def unusable(self) -> str | None:
         if self.broken:
@@ -185,13 +187,25 @@ class WarmTabs:
         await _close_context(tab.context)
 
     async def _wipe(self, tab: WarmTab, spec: SessionSpec) -> None:
-        for name in WIPE_STEPS:
-            if name in self.skipped:
-                continue
-            try:
-                await asyncio.wait_for(self._step(name, tab, spec), _STEP_TIMEOUT_S)
-            except Exception as exc:
-                raise TabWipeError(f"{name}: {exc}") from exc
+        """The document goes first (nothing of the last page runs while the rest is cleared); the
+        other steps are independent, so they run at once. Any failure fails the wipe."""
+        steps = [name for name in WIPE_STEPS if name not in self.skipped]
+        first = [name for name in steps if name in _IN_ORDER]
+        for name in first:
+            await self._bounded(name, tab, spec)
+        results = await asyncio.gather(
+            *(self._bounded(name, tab, spec) for name in steps if name not in _IN_ORDER),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _bounded(self, name: str, tab: WarmTab, spec: SessionSpec) -> None:
+        try:
+            await asyncio.wait_for(self._step(name, tab, spec), _STEP_TIMEOUT_S)
+        except Exception as exc:
+            raise TabWipeError(f"{name}: {exc}") from exc
 
     async def _step(self, name: str, tab: WarmTab, spec: SessionSpec) -> None:
         page, cdp, context = tab.page, tab.cdp, tab.context
