@@ -97,7 +97,10 @@ def cpu_by_role(worker_pid: int) -> dict[str, float]:
         with contextlib.suppress(psutil.Error):
             t = proc.cpu_times()
             role = _role(proc, worker_pid)
-            roles[role] = roles.get(role, 0.0) + t.user + t.system + t.children_user + t.children_system
+            # Children's reaped time only where the children are renderers (the zygote's); the driver's
+            # are retired browsers, whose time its own line would then wrongly carry.
+            reaped = t.children_user + t.children_system if role == "renderers" else 0.0
+            roles[role] = roles.get(role, 0.0) + t.user + t.system + reaped
     return roles
 
 

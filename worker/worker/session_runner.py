@@ -146,7 +146,8 @@ class SessionRunner:
         self.screenshots = screenshots
         self.budget = budget  # the per-job cap on artifact bytes
         self.user_agent: str | None = None
-        self.tabs = WarmTabs(settings.sessions_per_worker, egress)
+        observed = ("request", "response", "requestfailed") if settings.analytics_ledger else ()
+        self.tabs = WarmTabs(settings.sessions_per_worker, egress, context_events=observed)
 
     def init_script(self) -> str:
         """Every page's init script: the same for every session of this worker (a warm tab adds it once)."""

@@ -43,6 +43,7 @@ WIPE_STEPS: Final = (
 )  # fmt: skip
 _IN_ORDER: Final = frozenset({"pages", "document", "window_name", "history"})
 _STEP_TIMEOUT_S: Final = 5.0
+_PAGE_EVENTS: Final = ("console", "response")  # the runner's and the evidence recorder's, every session
 _CLOSE_TIMEOUT_S: Final = 5.0
 _ids = itertools.count(1)
 
@@ -85,10 +86,13 @@ class WarmTabs:
 
     def __init__(
         self, capacity: int, egress: EgressProxy, *, wipe_skipped_for_tests: frozenset[str] = frozenset(),
-        tenants_shared_for_tests: bool = False,
+        tenants_shared_for_tests: bool = False, context_events: tuple[str, ...] = (),
     ) -> None:  # fmt: skip
         self.capacity = capacity
         self.egress = egress
+        # Events every session listens to: held for the tab's life, so that adding and removing a
+        # session's listeners does not toggle Playwright's event subscriptions twice per session.
+        self.context_events = context_events
         self.tabs: list[WarmTab] = []
         # TESTS ONLY: the probe suite switches wipe steps off (and tenant separation) to show each probe
         # can see the leak its step prevents. The worker never sets these.
@@ -175,6 +179,10 @@ class WarmTabs:
         tab = WarmTab(f"{os.getpid()}-{next(_ids)}", tenant, spec.locale, pooled, context, page, cdp, slot,
                       busy=True)  # fmt: skip
         page.on("crash", lambda _p: _mark(tab, "its renderer crashed"))
+        for event in _PAGE_EVENTS:
+            page.on(event, _ignore)
+        for event in self.context_events:
+            context.on(event, _ignore)
         self.tabs.append(tab)
         log.info("tab %s opened for tenant %s", tab.id, tenant)
         return tab
@@ -232,15 +240,18 @@ class WarmTabs:
                 await cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
         elif name == "http_cache":
             await cdp.send("Network.clearBrowserCache")
-        elif name == "permissions":
+        elif name == "permissions":  # grants; a geolocation override only the worker could set (it sets none)
             await context.clear_permissions()
-            await cdp.send("Emulation.clearGeolocationOverride")
         elif name == "emulation":  # a page cannot change its own emulation: only ours to reset
             viewport: ViewportSize = {"width": spec.viewport.width, "height": spec.viewport.height}
             if page.viewport_size != viewport:
                 await page.set_viewport_size(viewport)
         elif name == "connections":
             tab.slot.park()
+
+
+def _ignore(_event: object) -> None:
+    pass
 
 
 def _mark(tab: WarmTab, reason: str) -> None:
