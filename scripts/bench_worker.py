@@ -234,7 +234,7 @@ class LightRun:
 
 def light_run(queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str, sessions: int,
               isolation: str = "context") -> LightRun:  # fmt: skip
-    spec = {"url": url, "expect": {"analytics": True}, "isolation": isolation}
+    spec: dict[str, object] = {"url": url, "expect": {"analytics": True}, "isolation": isolation}
     wait_done(store, submit(queue, [spec] * 20))  # warm up
     roles0 = cpu_by_role(worker.pid)
     cpu0, busy0, t0 = tree_cpu(worker.pid), machine_busy_s(), time.monotonic()

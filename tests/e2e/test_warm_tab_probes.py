@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from jobcore.models import SessionResult, SessionSpec
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
 from tests.support.tls_sites import TestPki
@@ -110,10 +111,9 @@ def test_two_tenants_never_share_a_tab(site: FixtureSite, caplog: pytest.LogCapt
         harness.close()
 
 
-async def _pair(harness: BrowserHarness, site: FixtureSite, first: str, second: str) -> list[object]:
+async def _pair(harness: BrowserHarness, site: FixtureSite, first: str, second: str) -> list[SessionResult]:
     import asyncio
 
-    from jobcore.models import SessionSpec
     from worker.session_runner import SessionTask
     from worker.watchdog import run_guarded
 

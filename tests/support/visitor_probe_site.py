@@ -117,6 +117,7 @@ class ProbeState:
 class VisitorProbeSite:
     def __init__(self, leaf: trustme.LeafCert) -> None:
         self.state = ProbeState()
+        self.port = 0
         handler = _handler(self.state, lambda: self.port)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True

@@ -31,6 +31,7 @@ from jobcore import limits
 from jobcore.models import SessionSpec
 from worker.browser_pool import BrowserPool, PooledBrowser
 from worker.egress_proxy import EgressProxy, EgressSession, StopFn
+from worker.listeners import Listeners
 from worker.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -179,10 +180,11 @@ class WarmTabs:
         tab = WarmTab(f"{os.getpid()}-{next(_ids)}", tenant, spec.locale, pooled, context, page, cdp, slot,
                       busy=True)  # fmt: skip
         page.on("crash", lambda _p: _mark(tab, "its renderer crashed"))
+        listeners = Listeners()  # never cleared: they live as long as the tab
         for event in _PAGE_EVENTS:
-            page.on(event, _ignore)
+            listeners.on(page, event, _ignore)
         for event in self.context_events:
-            context.on(event, _ignore)
+            listeners.on(context, event, _ignore)
         self.tabs.append(tab)
         log.info("tab %s opened for tenant %s", tab.id, tenant)
         return tab
