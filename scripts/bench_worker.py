@@ -264,7 +264,8 @@ def warm_tabs(args: argparse.Namespace, queue: JobQueue, store: JobStore, worker
     print(
         f"warm tabs (isolation tab, end to end: queue, guards, egress proxy, full wipe): {args.tab} sessions "
         f"in {tab.elapsed:.1f} s -> {tab.per_min:.0f} sessions/min; {tab.cpu_per_session:.3f} CPU-s/session, "
-        f"whole machine ({tab.busy / tab.elapsed:.2f} of {psutil.cpu_count()} CPUs busy); ok={tab.ok} "
+        f"whole machine ({tab.busy / tab.elapsed:.2f} of {psutil.cpu_count()} CPUs busy); worker process "
+        f"tree {tab.cpu / tab.sessions:.3f}; ok={tab.ok} "
         f"analytics_detected={tab.detected}"
         + (f"; failures {dict(tab.errors)}" if tab.errors else "")
         + f"; ran at {dict(tab.levels)} (target >= 1000/min: {'met' if tab.per_min >= 1000 else 'NOT met'})"
