@@ -121,3 +121,26 @@ async def _pair(harness: BrowserHarness, site: FixtureSite, first: str, second: 
     spec = SessionSpec.model_validate({"url": site.url("/light.html"), "isolation": "tab"})
     tasks = [SessionTask(spec, tenant, "job", i) for i, tenant in enumerate((first, second))]
     return list(await asyncio.gather(*(run_guarded(harness.pool, harness.runner, t, 3.0) for t in tasks)))
+
+
+@pytest.mark.parametrize(("page", "errors"), [
+    ("/loop.html", {"navigation_timeout", "session_timeout"}),
+    ("/bomb.html", {"browser_crash"}),
+])  # fmt: skip
+def test_a_tab_whose_session_hangs_or_crashes_is_replaced(
+    browser: BrowserHarness, site: FixtureSite, page: str, errors: set[str]
+) -> None:
+    light = {"url": site.url("/light.html"), "isolation": "tab"}
+    assert browser.run(light).status == "ok"
+    [before] = browser.runner.tabs.tabs
+    result = browser.run({"url": site.url(page), "isolation": "tab", "timeout_s": 2})
+    assert result.status == "failed" and result.error is not None and result.error.type in errors
+    assert before not in browser.runner.tabs.tabs, "the tab that hung or crashed must be closed"
+    after = browser.run(light)
+    assert after.status == "ok" and after.isolation == "tab"
+    assert [t.id for t in browser.runner.tabs.tabs] != [before.id]
+
+
+def test_a_spec_recording_a_trace_runs_in_a_fresh_context(browser: BrowserHarness, site: FixtureSite) -> None:
+    spec = {"url": site.url("/light.html"), "isolation": "tab", "artifacts": {"trace": "on_failure"}}
+    assert browser.run(spec).isolation == "context"

@@ -23,6 +23,8 @@ from worker.error_mapping import from_type
 from worker.session_runner import SessionRunner, SessionTask, isolation_of
 
 log = logging.getLogger(__name__)
+# A tab whose session ended so is not wiped for the next: its page may still be stuck or gone.
+_TAB_ENDING = frozenset({ErrorType.NAVIGATION_TIMEOUT, ErrorType.SESSION_TIMEOUT, ErrorType.BROWSER_CRASH})
 
 
 async def run_guarded(
@@ -85,6 +87,8 @@ async def _run_on_tab(
                 result = runner.failed_result(task, error, time.monotonic() - started, tab)
             if pooled.dead:
                 result = _crashed(runner, task, result, time.monotonic() - started)
+            if failed is None and result.error is not None and result.error.type in _TAB_ENDING:
+                failed = f"its session ended with {result.error.type.value}"  # a page that may still hang
         finally:
             await asyncio.shield(runner.tabs.release(tab, failed=failed))
     return result
