@@ -258,7 +258,7 @@ def print_split(run: LightRun) -> None:
 
 
 def warm_tabs(args: argparse.Namespace, queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str,
-              light: LightRun) -> None:  # fmt: skip
+              light: LightRun, tls_url: str) -> None:  # fmt: skip
     """The light page on warm tabs end to end, and both bare pools from the same run."""
     tab = light_run(queue, store, worker, url, args.tab, isolation="tab")
     print(
@@ -284,6 +284,15 @@ def warm_tabs(args: argparse.Namespace, queue: JobQueue, store: JobStore, worker
         f"contexts {tab.per_min / ctx_rate:.2f}; worker context / bare fresh contexts "
         f"{light.per_min / ctx_rate:.2f}; worker tab / worker context {tab.per_min / light.per_min:.2f}"
     )
+    if args.https:
+        # Every HTTPS session ends with the TLS step: a browser-wide flush of the TLS session cache.
+        tls = light_run(queue, store, worker, tls_url, args.https, isolation="tab")
+        print(
+            f"  warm tabs over HTTPS ({dict(tls.protocols)}; each session's wipe flushes the browser's TLS "
+            f"session cache): {tls.per_min:.0f} sessions/min, {tls.cpu_per_session:.3f} CPU-s/session, "
+            f"whole machine; ok={tls.ok} ran at {dict(tls.levels)}"
+            + (f"; failures {dict(tls.errors)}" if tls.errors else "")
+        )
 
 
 NEVER = {name: "never" for name in ("screenshot", "har", "trace", "console", "dom")}
@@ -416,7 +425,7 @@ def run(args: argparse.Namespace) -> None:
             )
 
         if args.tab:
-            warm_tabs(args, queue, store, worker, site.url("/light.html"), light)
+            warm_tabs(args, queue, store, worker, site.url("/light.html"), light, tls_site.url("/light.html"))
 
         # ---- heavy page: bytes with default guards --------------------------------------------
         jobs = submit(queue, [{"url": site.url("/heavy.html"), "expect": {"analytics": True}}] * args.heavy)
