@@ -34,13 +34,12 @@ from jobcore.resolver import HostUnresolvableError
 from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
 from jobcore.urlguard import Target, parse_proxy_server, parse_target
-from worker import steps
+from worker import egress_refusals, steps
 from worker.analytics_capture import VITALS_JS, VITALS_SNAPSHOT_JS, analytics_error, analytics_policy_stop
 from worker.artifacts import ArtifactRecorder
 from worker.egress_proxy import EgressProxy, EgressSession
 from worker.error_mapping import classify, from_type, net_error_code
 from worker.guards import SessionGuards
-from worker.http_wire import EGRESS_HEADER
 from worker.listeners import Listeners
 from worker.screenshots import ScreenshotStore
 from worker.tls_verdict import check_tls, tls_of
@@ -80,11 +79,6 @@ _RESOURCES_JS = "() => performance.getEntriesByType('resource').length"
 _RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
 # analytics_delivery "send": how long the session's connections may take to finish before they are cut.
 _SEND_SETTLE_S = 1.0
-# Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
-_EGRESS_NET_ERRORS = frozenset({
-    "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE",
-    "ERR_CONNECTION_CLOSED", "ERR_CONNECTION_RESET",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -316,12 +310,12 @@ class SessionRunner:
             state.final_url = _safe_url(page)
             if guards.stop_error is not None:
                 return guards.stop_error
-            return self._egress_error(state, net_error_code(str(exc))) or classify(
+            return egress_refusals.failed_navigation(state.egress, net_error_code(str(exc))) or classify(
                 exc, during="navigation", secrets=state.secrets
             )
         await self._observe(page, response, state)
         error = (
-            self._refused_response(response, state)
+            egress_refusals.refused_response(state.egress, response)
             or self._check_status(response, state)
             or check_tls(spec.expect.tls, state.tls)
         )
@@ -339,7 +333,7 @@ class SessionRunner:
                     return info
                 return ErrorInfo(type=ErrorType.STEP_FAILED, message=info.message)
         state.final_url = _safe_url(page)
-        error = self._left_page_for_refused(page, state)
+        error = egress_refusals.left_for_refused(state.egress, page.url)
         if error is not None:
             return error
         error = await self._check_expectations(page, state)
@@ -358,44 +352,6 @@ class SessionRunner:
         if values:
             state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values[:3]
             state.guards.capture.take_vitals(values[3])
-
-    # ---- the egress proxy's refusals ------------------------------------------------------------
-
-    def _egress_error(self, state: _State, net_error: str | None) -> ErrorInfo | None:
-        """A navigation failed at the proxy: the refusal it recorded says why, in its own words."""
-        if state.egress is None or net_error not in _EGRESS_NET_ERRORS:
-            return None
-        refusal = state.egress.last_refusal()
-        return None if refusal is None else from_type(refusal.error_type, refusal.reason)
-
-    def _refused_response(self, response: Response | None, state: _State) -> ErrorInfo | None:
-        """The main document is the proxy's own refusal page (plain HTTP): report it, not an HTTP error."""
-        if response is None or state.egress is None:
-            return None
-        kind = response.headers.get(EGRESS_HEADER.lower())  # no round trip: the header is the proxy's own
-        if kind is None:
-            return None
-        refusal = state.egress.last_refusal()
-        if refusal is not None:
-            return from_type(refusal.error_type, refusal.reason)
-        return from_type(ErrorType.BLOCKED_TARGET, f"refused by the egress proxy ({kind})")
-
-    def _left_page_for_refused(self, page: Page, state: _State) -> ErrorInfo | None:
-        """A script, a meta refresh or a form took the page somewhere the proxy refused."""
-        if state.egress is None or not state.egress.refusals:
-            return None
-        url = page.url
-        if url.startswith("chrome-error://"):
-            refusal = state.egress.last_refusal()
-        else:
-            try:
-                target = parse_target(url)
-            except TargetBlockedError:
-                return None
-            if (target.host, target.port) not in state.egress.refused_hosts():
-                return None
-            refusal = state.egress.last_refusal(target.host)
-        return None if refusal is None else from_type(refusal.error_type, refusal.reason)
 
     def _check_status(self, response: Response | None, state: _State) -> ErrorInfo | None:
         expected = state.task.spec.expect.status
