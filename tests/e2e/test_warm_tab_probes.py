@@ -144,3 +144,22 @@ def test_a_tab_whose_session_hangs_or_crashes_is_replaced(
 def test_a_spec_recording_a_trace_runs_in_a_fresh_context(browser: BrowserHarness, site: FixtureSite) -> None:
     spec = {"url": site.url("/light.html"), "isolation": "tab", "artifacts": {"trace": "on_failure"}}
     assert browser.run(spec).isolation == "context"
+
+
+def test_a_tab_whose_wipe_fails_is_replaced(browser: BrowserHarness, site: FixtureSite) -> None:
+    light = {"url": site.url("/light.html"), "isolation": "tab"}
+    assert browser.run(light).status == "ok"
+    [tab] = [t for t in browser.runner.tabs.tabs if not t.busy]
+    browser.loop.run(tab.cdp.detach())  # every CDP step of the next wipe now fails
+    after = browser.run(light)
+    assert after.status == "ok" and after.isolation == "tab"
+    assert tab not in browser.runner.tabs.tabs
+
+
+def test_another_locale_gets_another_tab(browser: BrowserHarness, site: FixtureSite) -> None:
+    browser.loop.run(browser.runner.tabs.close())
+    for locale in ("en-US", "de-DE", "en-US"):
+        spec = {"url": site.url("/light.html"), "isolation": "tab", "locale": locale}
+        assert browser.run(spec).status == "ok"
+    assert sorted(t.locale or "" for t in browser.runner.tabs.tabs) == ["de-DE", "en-US"]
+    assert sum(t.sessions for t in browser.runner.tabs.tabs) == 3
