@@ -16,30 +16,30 @@ import pytest
 from jobcore.models import SessionResult, SessionSpec
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
-from tests.support.tls_sites import TestPki
 from tests.support.visitor_probe_site import VisitorProbeSite
 from tests.support.visitor_probes import BACKSTOPPED, STEP_OF, leaked, visit_twice
+from traffic_tool.local.throwaway_pki import ThrowawayPki
 from worker.warm_tabs import WIPE_STEPS, WarmTabs
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def pki() -> Iterator[TestPki]:
-    pki = TestPki()
-    yield pki
-    pki.close()
+def pki() -> Iterator[ThrowawayPki]:
+    made = ThrowawayPki()
+    yield made
+    made.close()
 
 
 @pytest.fixture(scope="module")
-def probe_site(pki: TestPki) -> Iterator[VisitorProbeSite]:
+def probe_site(pki: ThrowawayPki) -> Iterator[VisitorProbeSite]:
     site = VisitorProbeSite(pki.leaf("127.0.0.1", "localhost")).start()
     yield site
     site.stop()
 
 
 @pytest.fixture
-def tabbed(pki: TestPki) -> Iterator[BrowserHarness]:
+def tabbed(pki: ThrowawayPki) -> Iterator[BrowserHarness]:
     """A browser of the test's own: the TLS step's memory-pressure signal leaves Chromium resuming no TLS
     session for a while after, which would hide the TLS probe's leak in the next test."""
     # localhost resolves to both loopback addresses: both are allowed, nothing else is.

@@ -11,29 +11,29 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.browser_harness import BrowserHarness, browser_settings
-from tests.support.tls_sites import TestPki
 from tests.support.visitor_probe_site import VisitorProbeSite
 from tests.support.visitor_probes import STEP_OF, expected_leaks, leaked, visit_twice
+from traffic_tool.local.throwaway_pki import ThrowawayPki
 
 PROBED_STEPS = sorted({step for step in STEP_OF.values() if expected_leaks(step)})
 
 
 @pytest.fixture(scope="module")
-def pki() -> Iterator[TestPki]:
-    pki = TestPki()
-    yield pki
-    pki.close()
+def pki() -> Iterator[ThrowawayPki]:
+    made = ThrowawayPki()
+    yield made
+    made.close()
 
 
 @pytest.fixture(scope="module")
-def probe_site(pki: TestPki) -> Iterator[VisitorProbeSite]:
+def probe_site(pki: ThrowawayPki) -> Iterator[VisitorProbeSite]:
     site = VisitorProbeSite(pki.leaf("127.0.0.1", "localhost")).start()
     yield site
     site.stop()
 
 
 @pytest.fixture
-def tabbed(pki: TestPki) -> Iterator[BrowserHarness]:
+def tabbed(pki: ThrowawayPki) -> Iterator[BrowserHarness]:
     """A browser of the test's own: the TLS step's memory-pressure signal leaves Chromium resuming no TLS
     session for a while after, which would hide the TLS probe's leak in the next test."""
     harness = BrowserHarness(browser_settings(extra_ca_file=str(pki.ca_file),

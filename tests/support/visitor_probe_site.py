@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import ssl
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -19,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import trustme
+
+from traffic_tool.local.throwaway_pki import server_context
 
 _PROBE_JS = r"""
 const B = %(other)s;
@@ -122,9 +123,7 @@ class VisitorProbeSite:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        leaf.configure_cert(context)
-        self.server.socket = context.wrap_socket(
+        self.server.socket = server_context(leaf).wrap_socket(
             self.server.socket, server_side=True, do_handshake_on_connect=False
         )
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
