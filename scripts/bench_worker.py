@@ -12,6 +12,9 @@ worker process tree (Python, Playwright's driver, Chromium and its renderers):
   egress proxy (every request goes through it), the rest;
 - the floor: the same light page through a bare Playwright pool in the same run, and the worker's
   throughput as a ratio of it (target >= 0.85, and >= 500 light sessions/min);
+- warm tabs (`--tab N`): the light page with `isolation: "tab"` end to end (queue, guards, egress proxy,
+  the full wipe), beside a bare warm-tab pool (one page per lane, a CDP wipe of cookies, cache and
+  storage: the issue's experiment) and the bare fresh-context pool, each ratio (target >= 1,000/min);
 - heavy page: KB per session with the default guards, and whether the beacon was still detected;
 - peak PSS of all Chromium processes per concurrent session, at 8 concurrent sessions;
 - the cost of evidence (`--artifacts N`): the light page with every artifact off, then with
@@ -94,7 +97,10 @@ def cpu_by_role(worker_pid: int) -> dict[str, float]:
         with contextlib.suppress(psutil.Error):
             t = proc.cpu_times()
             role = _role(proc, worker_pid)
-            roles[role] = roles.get(role, 0.0) + t.user + t.system + t.children_user + t.children_system
+            # Children's reaped time only where the children are renderers (the zygote's); the driver's
+            # are retired browsers, whose time its own line would then wrongly carry.
+            reaped = t.children_user + t.children_system if role == "renderers" else 0.0
+            roles[role] = roles.get(role, 0.0) + t.user + t.system + reaped
     return roles
 
 
@@ -144,6 +150,46 @@ async def _bare_playwright(url: str, sessions: int, concurrency: int, browsers: 
     return elapsed, busy
 
 
+async def _bare_tabs(url: str, sessions: int, concurrency: int, browsers: int) -> tuple[float, float]:
+    """The warm-tab floor: one long-lived page per lane, wiped over CDP after each page (cookies, HTTP
+    cache, the origin's storage), no guards, no queue. Returns (seconds, machine CPU-seconds)."""
+    from urllib.parse import urlsplit
+
+    from playwright.async_api import async_playwright
+
+    settings = Settings(offline_dns=True)
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    async with async_playwright() as pw:
+        pool = [
+            await pw.chromium.launch(executable_path=settings.chromium_path, args=launch_args(settings))
+            for _ in range(browsers)
+        ]
+        lanes = []
+        for lane in range(concurrency):
+            context = await pool[lane % browsers].new_context()
+            page = await context.new_page()
+            lanes.append((page, await context.new_cdp_session(page)))
+
+        async def lane_run(lane: int, count: int) -> None:
+            page, cdp = lanes[lane]
+            for i in range(count):
+                await page.goto(f"{url}?tab={lane}-{i}", wait_until="load")
+                await cdp.send("Network.clearBrowserCookies")
+                await cdp.send("Network.clearBrowserCache")
+                await cdp.send("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+
+        await asyncio.gather(*(lane_run(lane, 5) for lane in range(concurrency)))  # warm up
+        per_lane = [sessions // concurrency + (1 if lane < sessions % concurrency else 0)
+                    for lane in range(concurrency)]  # fmt: skip
+        busy0, t0 = machine_busy_s(), time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*(lane_run(n, c) for n, c in enumerate(per_lane))), MAX_WAIT_S)
+        elapsed, busy = time.monotonic() - t0, machine_busy_s() - busy0
+        for browser in pool:
+            await browser.close()
+    return elapsed, busy
+
+
 def submit(queue: JobQueue, specs: list[dict[str, object]]) -> list[str]:
     jobs = []
     for start in range(0, len(specs), 500):
@@ -175,6 +221,7 @@ class LightRun:
     errors: Counter[str]
     protocols: Counter[str]
     roles: dict[str, float]  # CPU-seconds by process role
+    levels: Counter[str]  # the isolation each session ran at
 
     @property
     def per_min(self) -> float:
@@ -185,18 +232,67 @@ class LightRun:
         return self.busy / self.sessions
 
 
-def light_run(queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str, sessions: int) -> LightRun:
-    wait_done(store, submit(queue, [{"url": url, "expect": {"analytics": True}}] * 20))  # warm up
+def light_run(queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str, sessions: int,
+              isolation: str = "context") -> LightRun:  # fmt: skip
+    spec: dict[str, object] = {"url": url, "expect": {"analytics": True}, "isolation": isolation}
+    wait_done(store, submit(queue, [spec] * 20))  # warm up
     roles0 = cpu_by_role(worker.pid)
     cpu0, busy0, t0 = tree_cpu(worker.pid), machine_busy_s(), time.monotonic()
-    views = wait_done(store, submit(queue, [{"url": url, "expect": {"analytics": True}}] * sessions))
+    views = wait_done(store, submit(queue, [spec] * sessions))
     elapsed, cpu = time.monotonic() - t0, tree_cpu(worker.pid) - cpu0
     roles = {role: v - roles0.get(role, 0.0) for role, v in cpu_by_role(worker.pid).items()}
     ended = [s for v in views for s in v.sessions]
     errors = Counter(f"{s.error.type}: {s.error.message[:80]}" for s in ended if s.error)
     protocols = Counter(s.tls.protocol if s.tls else "plain HTTP" for s in ended)
     return LightRun(sessions, elapsed, machine_busy_s() - busy0, cpu, sum(v.progress.ok for v in views),
-                    sum(1 for s in ended if s.analytics), errors, protocols, roles)  # fmt: skip
+                    sum(1 for s in ended if s.analytics), errors, protocols, roles,
+                    Counter(str(s.isolation) for s in ended))  # fmt: skip
+
+
+def print_split(run: LightRun) -> None:
+    accounted = sum(max(0.0, v) for v in run.roles.values())
+    ranked = sorted(run.roles.items(), key=lambda kv: -kv[1])
+    split = ", ".join(f"{role} {max(0.0, v) / run.sessions:.3f}" for role, v in ranked)
+    print(f"  CPU-s/session by process: {split}; not attributed (exited unreaped) "
+          f"{max(0.0, run.busy - accounted) / run.sessions:.3f}")  # fmt: skip
+
+
+def warm_tabs(args: argparse.Namespace, queue: JobQueue, store: JobStore, worker: WorkerProcess, url: str,
+              light: LightRun, tls_url: str) -> None:  # fmt: skip
+    """The light page on warm tabs end to end, and both bare pools from the same run."""
+    tab = light_run(queue, store, worker, url, args.tab, isolation="tab")
+    print(
+        f"warm tabs (isolation tab, end to end: queue, guards, egress proxy, full wipe): {args.tab} sessions "
+        f"in {tab.elapsed:.1f} s -> {tab.per_min:.0f} sessions/min; {tab.cpu_per_session:.3f} CPU-s/session, "
+        f"whole machine ({tab.busy / tab.elapsed:.2f} of {psutil.cpu_count()} CPUs busy); worker process "
+        f"tree {tab.cpu / tab.sessions:.3f}; ok={tab.ok} "
+        f"analytics_detected={tab.detected}"
+        + (f"; failures {dict(tab.errors)}" if tab.errors else "")
+        + f"; ran at {dict(tab.levels)} (target >= 1000/min: {'met' if tab.per_min >= 1000 else 'NOT met'})"
+    )
+    print_split(tab)
+    floor = args.floor or 300
+    ctx_s, ctx_busy = asyncio.run(_bare_playwright(url, floor, args.sessions, args.browsers))
+    tab_s, tab_busy = asyncio.run(_bare_tabs(url, floor, args.sessions, args.browsers))
+    ctx_rate, tab_rate = floor / ctx_s * 60, floor / tab_s * 60
+    print(
+        f"  bare fresh-context pool: {ctx_rate:.0f} sessions/min, {ctx_busy / floor:.3f} CPU-s/session; "
+        f"bare warm-tab pool (CDP wipe): {tab_rate:.0f} sessions/min, {tab_busy / floor:.3f} CPU-s/session"
+    )
+    print(
+        f"  ratios: worker tab / bare warm tabs {tab.per_min / tab_rate:.2f}; worker tab / bare fresh "
+        f"contexts {tab.per_min / ctx_rate:.2f}; worker context / bare fresh contexts "
+        f"{light.per_min / ctx_rate:.2f}; worker tab / worker context {tab.per_min / light.per_min:.2f}"
+    )
+    if args.https:
+        # Every HTTPS session ends with the TLS step: a browser-wide flush of the TLS session cache.
+        tls = light_run(queue, store, worker, tls_url, args.https, isolation="tab")
+        print(
+            f"  warm tabs over HTTPS ({dict(tls.protocols)}; each session's wipe flushes the browser's TLS "
+            f"session cache): {tls.per_min:.0f} sessions/min, {tls.cpu_per_session:.3f} CPU-s/session, "
+            f"whole machine; ok={tls.ok} ran at {dict(tls.levels)}"
+            + (f"; failures {dict(tls.errors)}" if tls.errors else "")
+        )
 
 
 NEVER = {name: "never" for name in ("screenshot", "har", "trace", "console", "dom")}
@@ -288,11 +384,7 @@ def run(args: argparse.Namespace) -> None:
             print(f"  ledger+vitals off (TRAFFIC_TOOL_ANALYTICS_LEDGER=false): {off.per_min:.0f} "
                   f"sessions/min, {off.cpu_per_session:.3f} CPU-s/session; on costs {cost:+.1f}% "
                   "sessions/min (target within 5%)")  # fmt: skip
-        accounted = sum(max(0.0, v) for v in light.roles.values())
-        ranked = sorted(light.roles.items(), key=lambda kv: -kv[1])
-        split = ", ".join(f"{role} {max(0.0, v) / args.light:.3f}" for role, v in ranked)
-        print(f"  CPU-s/session by process: {split}; not attributed (exited unreaped) "
-              f"{max(0.0, light.busy - accounted) / args.light:.3f}")  # fmt: skip
+        print_split(light)
         if args.https:
             tls = light_run(queue, store, worker, tls_site.url("/light.html"), args.https)
             print(
@@ -331,6 +423,9 @@ def run(args: argparse.Namespace) -> None:
                 f"  worker / bare pool: {ratio:.2f} (target >= 0.85: {met_ratio}); "
                 f"{light.per_min:.0f} light sessions/min (target >= 500: {met_rate})"
             )
+
+        if args.tab:
+            warm_tabs(args, queue, store, worker, site.url("/light.html"), light, tls_site.url("/light.html"))
 
         # ---- heavy page: bytes with default guards --------------------------------------------
         jobs = submit(queue, [{"url": site.url("/heavy.html"), "expect": {"analytics": True}}] * args.heavy)
@@ -394,6 +489,8 @@ def main() -> None:
     parser.add_argument("--https", type=int, default=300, help="light sessions over HTTPS (0: skip)")
     parser.add_argument("--heavy", type=int, default=30)
     parser.add_argument("--memory", type=int, default=48)
+    parser.add_argument("--tab", type=int, default=600,
+                        help="light sessions with isolation tab, and both bare pools (0: skip)")  # fmt: skip
     parser.add_argument("--sessions", type=int, default=4, help="concurrent sessions for the light run")
     parser.add_argument("--browsers", type=int, default=2)
     parser.add_argument("--ledger", choices=("both", "on"), default="both",
@@ -406,7 +503,7 @@ def main() -> None:
                         )  # fmt: skip
     parser.add_argument("--artifacts-only", action="store_true", help="only the cost of artifacts")
     args = parser.parse_args()
-    args.light, args.https = min(args.light, 5000), min(args.https, 5000)
+    args.light, args.https, args.tab = min(args.light, 5000), min(args.https, 5000), min(args.tab, 5000)
     args.artifacts = min(args.artifacts, 2000)
     if args.artifacts_only and not args.artifacts:
         parser.error("--artifacts-only needs --artifacts N > 0")

@@ -50,6 +50,7 @@ class BrowserHarness:
 
     def close(self) -> None:
         async def _stop() -> None:
+            await self.runner.tabs.close()
             if self.pool is not None:
                 await self.pool.close()
             if self._pw is not None:

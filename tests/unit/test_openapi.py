@@ -104,6 +104,8 @@ def test_the_document_describes_the_analytics_fields() -> None:
     for name in ("analytics", "analytics_dropped", "analytics_verdict", "web_vitals"):
         assert name in result, name
     assert "analytics_delivery" in schemas["SessionSpec"]["properties"]
+    isolation = schemas["SessionSpec"]["properties"]["isolation"]
+    assert isolation["enum"] == ["context", "tab"] and isolation["default"] == "context"
     assert {"analytics", "requests", "web_vitals"} <= set(schemas["Expect"]["properties"])
     for model in ("AnalyticsExpect", "EventRule", "ParamRule", "RequestRule", "WebVitalsBudget",
                   "AnalyticsHit", "AnalyticsVerdict", "AnalyticsProblem", "WebVitals"):  # fmt: skip

@@ -31,6 +31,7 @@ from jobcore.masking import mask_text, mask_url
 from jobcore.models import ErrorInfo, SessionSpec
 from jobcore.web_vitals import over_budget
 from worker.http_wire import EGRESS_HEADER
+from worker.listeners import OnFn
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,13 @@ class AnalyticsCapture:
         """The Web Vitals observer, for the runner's one init script (one protocol call per context)."""
         return VITALS_JS if self.observe else ""
 
-    async def attach(self, context: BrowserContext) -> None:
+    async def attach(self, context: BrowserContext, on: OnFn) -> None:
+        """Listen to the context's requests through `on` (the session's listeners, removed at its end)."""
         if not self.observe:
             return
-        context.on("request", self._on_request)
-        context.on("response", self._on_response)
-        context.on("requestfailed", self._on_failed)
+        on(context, "request", self._on_request)
+        on(context, "response", self._on_response)
+        on(context, "requestfailed", self._on_failed)
 
     def navigation_started(self) -> None:
         self._t0 = time.monotonic()

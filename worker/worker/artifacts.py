@@ -34,6 +34,7 @@ from jobcore.masking import MASK, mask_obj, mask_text, mask_url
 from jobcore.models import ArtifactName, ArtifactRef, FailureContext, SessionSpec
 from jobcore.s3_layout import ARTIFACT_FILES
 from jobcore.spec_secrets import secret_values
+from worker.listeners import OnFn
 from worker.screenshots import ScreenshotStore
 
 log = logging.getLogger(__name__)
@@ -124,11 +125,12 @@ class ArtifactRecorder:
             await context.tracing.start(screenshots=True, snapshots=True, sources=False)
             self.tracing = True
 
-    def watch(self, page: Page) -> None:
+    def watch(self, page: Page, on: OnFn) -> None:
+        """Listen to the page through `on` (the session's listeners, removed at its end)."""
         self.page = page
-        page.on("console", self._on_console)
-        page.on("pageerror", lambda e: self._add("pageerror", f"uncaught: {e}"))
-        page.on("response", self._on_response)
+        on(page, "console", self._on_console)
+        on(page, "pageerror", lambda e: self._add("pageerror", f"uncaught: {e}"))
+        on(page, "response", self._on_response)
 
     def step(self, index: int, action: str) -> None:
         self.step_index, self.step_action = index, action

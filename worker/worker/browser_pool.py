@@ -159,7 +159,12 @@ class BrowserPool:
     @contextlib.asynccontextmanager
     async def browser(self) -> AsyncIterator[PooledBrowser]:
         """A browser for one session: the live one with the fewest active sessions."""
-        pooled = await self._pick()
+        async with self.use(await self.pick()) as pooled:
+            yield pooled
+
+    @contextlib.asynccontextmanager
+    async def use(self, pooled: PooledBrowser) -> AsyncIterator[PooledBrowser]:
+        """Count one session on `pooled` (a warm tab's browser); retire or replace it afterwards."""
         pooled.active += 1
         pooled.sessions += 1
         try:
@@ -168,7 +173,7 @@ class BrowserPool:
             pooled.active -= 1
             await self._after_session(pooled)
 
-    async def _pick(self) -> PooledBrowser:
+    async def pick(self) -> PooledBrowser:
         live = self.live()
         if not live:
             return await self._launch()

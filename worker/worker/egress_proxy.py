@@ -11,6 +11,13 @@ only checked addresses are reached. It chains to the session's own upstream
 proxy (after checking the upstream's address), counts the session's bytes on
 the wire both ways, and past `max_bytes` closes the session's connections.
 
+A warm tab (isolation "tab") keeps its context, so its listener lives as long as
+the tab: between two sessions the slot is parked (every connection cut, every
+request refused) and then rebound to the next session with fresh counts and no
+pinned answers, so no keep-alive connection, tunnel or DNS answer links two
+sessions. The slot also remembers the origins its sessions reached: the tab's
+wipe clears their storage.
+
 A refusal is an HTTP answer with the error type in `X-Traffic-Tool-Egress`
 (for CONNECT, Chromium reports a failed tunnel) and is recorded on the session,
 so the runner reports `blocked_target`, `dns_error` or `proxy_*` with the reason.
@@ -137,6 +144,8 @@ class EgressSession:
         self.exceeded = False
         self.port = 0
         self.pinned: dict[str, list[IPAddress]] = {}
+        self.parked = False  # a warm tab between sessions: nothing goes out
+        self.origins: set[str] = set()  # every origin asked for since the last take_origins()
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
 
@@ -156,6 +165,31 @@ class EgressSession:
             self._server = None
         self.proxy.own.discard((ipaddress.IPv4Address("127.0.0.1"), self.port))
         self._cut_connections()
+
+    def park(self, *, cut: bool = True) -> None:
+        """Between two sessions of a warm tab: cut every connection and refuse whatever comes.
+        (`cut=False` only for the probe tests, which show what the cut prevents.)"""
+        self.parked = True
+        if cut:
+            self._cut_connections()
+
+    def rebind(
+        self, *, max_bytes: int, upstream: Upstream | None, on_stop: StopFn | None, cut: bool = True
+    ) -> None:
+        """Serve the tab's next session: its limits, no connection and no DNS answer of the last one."""
+        if cut:
+            self._cut_connections()
+        self.max_bytes, self.upstream, self.on_stop = max_bytes, upstream, on_stop
+        self.bytes_in = self.bytes_out = self.http_requests = self.tunnels = self.refused = 0
+        self.refusals = []
+        self.exceeded = False
+        self.pinned = {}
+        self.parked = False
+
+    def take_origins(self) -> set[str]:
+        """The origins reached since the last call (the wipe clears their storage), then forget them."""
+        origins, self.origins = self.origins, set()
+        return origins
 
     async def quiesce(self, timeout_s: float) -> None:
         """Wait, at most `timeout_s`, until none of the session's connections is open."""
@@ -275,7 +309,7 @@ class EgressSession:
         self, head: Head, url: str, *, tunnel_only: bool
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool] | bytes:
         """Check and connect: the streams (and whether they lead to an HTTP proxy), or the refusal to send."""
-        if self.deny_all:
+        if self.deny_all or self.parked:
             return self._refuse(ErrorType.BLOCKED_TARGET, "", 0, "traffic outside a session is refused")
         if self.exceeded:
             return self._refuse(ErrorType.BANDWIDTH_EXCEEDED, "", 0, "the session's max_bytes is spent")
@@ -283,6 +317,8 @@ class EgressSession:
             target = parse_target(url)
         except TargetBlockedError as exc:
             return self._refuse(ErrorType.BLOCKED_TARGET, "", 0, exc.reason)
+        # A CONNECT may carry https or ws alike: both origins; a plain request is its http origin.
+        self.origins.update(_origins(target.host, target.port, plain=not tunnel_only))
         try:
             addresses = await self.proxy.addresses(target, self.pinned)
             streams: Streams
@@ -367,6 +403,13 @@ async def _answer(writer: asyncio.StreamWriter, data: bytes) -> None:
     with contextlib.suppress(OSError):
         writer.write(data)
         await writer.drain()
+
+
+def _origins(host: str, port: int, *, plain: bool) -> tuple[str, ...]:
+    """The origins host:port may be, as the browser's storage names them."""
+    name = f"[{host}]" if ":" in host and not host.startswith("[") else host
+    http = f"http://{name}" + ("" if port == 80 else f":{port}")
+    return (http,) if plain else (http, f"https://{name}" + ("" if port == 443 else f":{port}"))
 
 
 def _origin_form(url: str) -> str:

@@ -72,11 +72,25 @@ class SessionGuards:
     def on_egress_stop(self, error_type: ErrorType, detail: str) -> None:
         self.stop(from_type(error_type, detail))
 
-    async def attach_page(self, context: BrowserContext, page: Page) -> None:
-        cdp = await context.new_cdp_session(page)
+    async def attach_page(
+        self, context: BrowserContext, page: Page, cdp: CDPSession | None = None, enabled: object = None
+    ) -> object:
+        """Intercept on the page's own CDP session, or on `cdp` (a warm tab's, which outlives the session:
+        Fetch.enable replaces the last session's patterns, and `detach` takes this session's handler off).
+        `enabled`: the patterns already enabled there; the same ones are not sent again. Returns them."""
+        cdp = cdp or await context.new_cdp_session(page)
         self._cdp = cdp
         cdp.on("Fetch.requestPaused", self._on_paused)
-        await cdp.send("Fetch.enable", {"patterns": fetch_patterns(self.spec)})
+        patterns = fetch_patterns(self.spec)
+        if patterns != enabled:
+            await cdp.send("Fetch.enable", {"patterns": patterns})
+        return patterns
+
+    def detach(self) -> None:
+        """A warm tab's session ended: nothing it paused reaches this session's guards any more."""
+        cdp, self._cdp = self._cdp, None
+        if cdp is not None:
+            cdp.remove_listener("Fetch.requestPaused", self._on_paused)
 
     def _on_paused(self, event: dict[str, Any]) -> None:
         task = asyncio.ensure_future(self._handle_paused(event))

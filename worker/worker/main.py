@@ -102,6 +102,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
             try:
                 await worker.run(stop)
             finally:
+                await runner.tabs.close()
                 await pool.close()
                 await egress.close()
             log.info("worker %s stopped: %d sessions completed, %d stale writes refused, %d orphans reaped",

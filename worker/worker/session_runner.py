@@ -1,4 +1,4 @@
-"""One session: a SessionSpec in, a SessionResult out, in a fresh browser context.
+"""One session: a SessionSpec in, a SessionResult out, in a fresh browser context or on a warm tab.
 
 No queue logic lives here (the loop owns leases); the runner only needs a
 browser, the guards and the screenshot store. Every Playwright call is bounded
@@ -34,16 +34,17 @@ from jobcore.resolver import HostUnresolvableError
 from jobcore.settings import Settings
 from jobcore.spec_secrets import secret_values
 from jobcore.urlguard import Target, parse_proxy_server, parse_target
-from worker import steps
-from worker.analytics_capture import VITALS_SNAPSHOT_JS, analytics_error, analytics_policy_stop
+from worker import egress_refusals, steps
+from worker.analytics_capture import VITALS_JS, VITALS_SNAPSHOT_JS, analytics_error, analytics_policy_stop
 from worker.artifacts import ArtifactRecorder
 from worker.egress_proxy import EgressProxy, EgressSession
 from worker.error_mapping import classify, from_type, net_error_code
 from worker.guards import SessionGuards
-from worker.http_wire import EGRESS_HEADER
+from worker.listeners import Listeners
 from worker.screenshots import ScreenshotStore
 from worker.tls_verdict import check_tls, tls_of
 from worker.upstream import Upstream
+from worker.warm_tabs import WarmTab, WarmTabs
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,6 @@ _RESOURCES_JS = "() => performance.getEntriesByType('resource').length"
 _RESOURCE_BUFFER_JS = "performance.setResourceTimingBufferSize(2000);"
 # analytics_delivery "send": how long the session's connections may take to finish before they are cut.
 _SEND_SETTLE_S = 1.0
-# Tunnel and proxy failures: the egress proxy refused or could not connect, and recorded why.
-_EGRESS_NET_ERRORS = frozenset({
-    "ERR_TUNNEL_CONNECTION_FAILED", "ERR_PROXY_CONNECTION_FAILED", "ERR_EMPTY_RESPONSE",
-    "ERR_CONNECTION_CLOSED", "ERR_CONNECTION_RESET",
-})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,6 +115,8 @@ class _State:
     judged: bool = False
     artifacts: list[ArtifactRef] = field(default_factory=list)
     failure: FailureContext | None = None
+    tab: WarmTab | None = None
+    listeners: Listeners = field(default_factory=Listeners)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -142,6 +140,12 @@ class SessionRunner:
         self.screenshots = screenshots
         self.budget = budget  # the per-job cap on artifact bytes
         self.user_agent: str | None = None
+        observed = ("request", "response", "requestfailed") if settings.analytics_ledger else ()
+        self.tabs = WarmTabs(settings.sessions_per_worker, egress, context_events=observed)
+
+    def init_script(self) -> str:
+        """Every page's init script: the same for every session of this worker (a warm tab adds it once)."""
+        return POPUP_RULE_JS + _RESOURCE_BUFFER_JS + (VITALS_JS if self.settings.analytics_ledger else "")
 
     async def precheck(self, spec: SessionSpec, egress: EgressSession | None = None) -> ErrorInfo | None:
         """Refuse the target or proxy before the browser makes any request. The answers are pinned for
@@ -180,22 +184,26 @@ class SessionRunner:
         return options
 
     async def open_egress(self, spec: SessionSpec, guards: SessionGuards) -> EgressSession:
-        upstream = None
-        if spec.proxy is not None:
-            password = spec.proxy.password.get_secret_value() if spec.proxy.password is not None else None
-            upstream = Upstream(parse_proxy_server(spec.proxy.server), spec.proxy.username, password)
         return await self.egress.open_session(
-            max_bytes=spec.max_bytes, upstream=upstream, on_stop=guards.on_egress_stop
+            max_bytes=spec.max_bytes, upstream=_upstream(spec), on_stop=guards.on_egress_stop
         )
 
-    async def run(self, browser: Browser, task: SessionTask, opened: list[BrowserContext]) -> SessionResult:
-        """Run the session. The context is appended to `opened`: the caller closes it, bounded,
-        even when this coroutine is cancelled by the watchdog."""
+    async def run(
+        self, browser: Browser, task: SessionTask, opened: list[BrowserContext], tab: WarmTab | None = None
+    ) -> SessionResult:
+        """Run the session, in a new context or on `tab` (already wiped). A new context is appended to
+        `opened`: the caller closes it, bounded, even when the watchdog cancels this coroutine."""
         started = time.monotonic()
         spec = task.spec
         guards = SessionGuards(spec, observe=self.settings.analytics_ledger)
-        state = _State(task, guards, started + spec.timeout_s, secret_values(spec))
-        egress = state.egress = await self.open_egress(spec, guards)
+        state = _State(task, guards, started + spec.timeout_s, secret_values(spec), tab=tab)
+        if tab is None:
+            egress = state.egress = await self.open_egress(spec, guards)
+        else:
+            egress = state.egress = tab.slot
+            self.tabs.bind(
+                tab, max_bytes=spec.max_bytes, upstream=_upstream(spec), on_stop=guards.on_egress_stop
+            )
         try:
             try:
                 error = await self.precheck(spec, egress)
@@ -203,10 +211,13 @@ class SessionRunner:
                     recorder = state.recorder = ArtifactRecorder(
                         spec, (task.tenant, task.job_id, task.index), self.screenshots, self.budget
                     )
-                    context = await browser.new_context(
-                        **self.context_options(spec, egress), **recorder.context_options()
-                    )
-                    opened.append(context)
+                    if tab is None:
+                        context = await browser.new_context(
+                            **self.context_options(spec, egress), **recorder.context_options()
+                        )
+                        opened.append(context)
+                    else:
+                        context = tab.context  # warm tabs never record a HAR or a trace (see isolation_of)
                     await recorder.start(context)
                     error = await self._race(context, state)
             except Exception as exc:
@@ -228,13 +239,20 @@ class SessionRunner:
                 await egress.quiesce(_SEND_SETTLE_S)
         finally:
             # After the evidence (the page as it was, not an error page), and also when cancelled:
-            # no connection of this session outlives it.
-            egress.close()
+            # no connection of this session outlives it, and no listener of it stays on a warm tab.
+            state.listeners.clear()
+            if tab is None:
+                egress.close()
+            else:
+                tab.slot.park(cut="connections" not in self.tabs.skipped)
+                guards.detach()
         return self._result(state, error)
 
-    def failed_result(self, task: SessionTask, error: ErrorInfo, elapsed_s: float) -> SessionResult:
+    def failed_result(
+        self, task: SessionTask, error: ErrorInfo, elapsed_s: float, tab: WarmTab | None = None
+    ) -> SessionResult:
         """The result of a session the watchdog had to end from outside."""
-        state = _State(task, SessionGuards(task.spec), 0.0, secret_values(task.spec))
+        state = _State(task, SessionGuards(task.spec), 0.0, secret_values(task.spec), tab=tab)
         state.timings.total = int(elapsed_s * 1000)
         return self._result(state, error)
 
@@ -262,21 +280,27 @@ class SessionRunner:
     async def _drive(self, context: BrowserContext, state: _State) -> ErrorInfo | None:
         spec = state.task.spec
         guards = state.guards
-        await guards.capture.attach(context)
-        await context.add_init_script(POPUP_RULE_JS + _RESOURCE_BUFFER_JS + guards.capture.init_script())
-        context.on("page", lambda p: self._on_new_page(p, state))
-        page = await context.new_page()
+        on = state.listeners.on
+        await guards.capture.attach(context, on)
+        if state.tab is None:
+            await context.add_init_script(self.init_script())
+        on(context, "page", lambda p: self._on_new_page(p, state))
+        page = state.tab.page if state.tab is not None else await context.new_page()
         state.main_page = page
         if state.recorder is not None:
-            state.recorder.watch(page)
-        page.on("console", lambda m: self._on_console(m, state))
-        page.on("pageerror", lambda e: self._add_console(state, f"uncaught: {e}"))
-        page.on("dialog", lambda d: self._on_dialog(d, state))
-        page.on(
-            "crash", lambda _p: guards.stop(from_type(ErrorType.BROWSER_CRASH, "the page's renderer crashed"))
-        )
-        await guards.attach_page(context, page)
-        page.on("framenavigated", guards.capture.frame_navigated)
+            state.recorder.watch(page, on)
+        on(page, "console", lambda m: self._on_console(m, state))
+        on(page, "pageerror", lambda e: self._add_console(state, f"uncaught: {e}"))
+        on(page, "dialog", lambda d: self._on_dialog(d, state))
+        crashed = from_type(ErrorType.BROWSER_CRASH, "the page's renderer crashed")
+        on(page, "crash", lambda _p: guards.stop(crashed))
+        tab = state.tab
+        if tab is None:
+            await guards.attach_page(context, page)
+        else:  # unknown until Fetch.enable answers: a failed call must not leave stale patterns trusted
+            enabled, tab.fetch_patterns = tab.fetch_patterns, None
+            tab.fetch_patterns = await guards.attach_page(context, page, tab.cdp, enabled)
+        on(page, "framenavigated", guards.capture.frame_navigated)
         guards.capture.navigation_started()
         try:
             response = await page.goto(
@@ -286,12 +310,12 @@ class SessionRunner:
             state.final_url = _safe_url(page)
             if guards.stop_error is not None:
                 return guards.stop_error
-            return self._egress_error(state, net_error_code(str(exc))) or classify(
+            return egress_refusals.failed_navigation(state.egress, net_error_code(str(exc))) or classify(
                 exc, during="navigation", secrets=state.secrets
             )
         await self._observe(page, response, state)
         error = (
-            self._refused_response(response, state)
+            egress_refusals.refused_response(state.egress, response)
             or self._check_status(response, state)
             or check_tls(spec.expect.tls, state.tls)
         )
@@ -309,7 +333,7 @@ class SessionRunner:
                     return info
                 return ErrorInfo(type=ErrorType.STEP_FAILED, message=info.message)
         state.final_url = _safe_url(page)
-        error = self._left_page_for_refused(page, state)
+        error = egress_refusals.left_for_refused(state.egress, page.url)
         if error is not None:
             return error
         error = await self._check_expectations(page, state)
@@ -328,44 +352,6 @@ class SessionRunner:
         if values:
             state.timings.ttfb, state.timings.dom_content_loaded, state.timings.load = values[:3]
             state.guards.capture.take_vitals(values[3])
-
-    # ---- the egress proxy's refusals ------------------------------------------------------------
-
-    def _egress_error(self, state: _State, net_error: str | None) -> ErrorInfo | None:
-        """A navigation failed at the proxy: the refusal it recorded says why, in its own words."""
-        if state.egress is None or net_error not in _EGRESS_NET_ERRORS:
-            return None
-        refusal = state.egress.last_refusal()
-        return None if refusal is None else from_type(refusal.error_type, refusal.reason)
-
-    def _refused_response(self, response: Response | None, state: _State) -> ErrorInfo | None:
-        """The main document is the proxy's own refusal page (plain HTTP): report it, not an HTTP error."""
-        if response is None or state.egress is None:
-            return None
-        kind = response.headers.get(EGRESS_HEADER.lower())  # no round trip: the header is the proxy's own
-        if kind is None:
-            return None
-        refusal = state.egress.last_refusal()
-        if refusal is not None:
-            return from_type(refusal.error_type, refusal.reason)
-        return from_type(ErrorType.BLOCKED_TARGET, f"refused by the egress proxy ({kind})")
-
-    def _left_page_for_refused(self, page: Page, state: _State) -> ErrorInfo | None:
-        """A script, a meta refresh or a form took the page somewhere the proxy refused."""
-        if state.egress is None or not state.egress.refusals:
-            return None
-        url = page.url
-        if url.startswith("chrome-error://"):
-            refusal = state.egress.last_refusal()
-        else:
-            try:
-                target = parse_target(url)
-            except TargetBlockedError:
-                return None
-            if (target.host, target.port) not in state.egress.refused_hosts():
-                return None
-            refusal = state.egress.last_refusal(target.host)
-        return None if refusal is None else from_type(refusal.error_type, refusal.reason)
 
     def _check_status(self, response: Response | None, state: _State) -> ErrorInfo | None:
         expected = state.task.spec.expect.status
@@ -467,7 +453,23 @@ class SessionRunner:
             tls=state.tls,
             failure=state.failure,
             artifacts=state.artifacts,
+            isolation="tab" if state.tab is not None else "context",
         )
+
+
+def _upstream(spec: SessionSpec) -> Upstream | None:
+    if spec.proxy is None:
+        return None
+    password = spec.proxy.password.get_secret_value() if spec.proxy.password is not None else None
+    return Upstream(parse_proxy_server(spec.proxy.server), spec.proxy.username, password)
+
+
+def isolation_of(spec: SessionSpec) -> str:
+    """The level a session runs at: "tab" only when asked and when a warm tab can serve it. A HAR is a
+    context option and a trace records the whole context, so a spec recording either gets a fresh one."""
+    if spec.isolation == "tab" and spec.artifacts.har == "never" and spec.artifacts.trace == "never":
+        return "tab"
+    return "context"
 
 
 def _safe_url(page: Page) -> str | None:

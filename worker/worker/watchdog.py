@@ -20,15 +20,19 @@ from jobcore.errors import ErrorType
 from jobcore.models import SessionResult
 from worker.browser_pool import BrowserPool
 from worker.error_mapping import from_type
-from worker.session_runner import SessionRunner, SessionTask
+from worker.session_runner import SessionRunner, SessionTask, isolation_of
 
 log = logging.getLogger(__name__)
+# A tab whose session ended so is not wiped for the next: its page may still be stuck or gone.
+_TAB_ENDING = frozenset({ErrorType.NAVIGATION_TIMEOUT, ErrorType.SESSION_TIMEOUT, ErrorType.BROWSER_CRASH})
 
 
 async def run_guarded(
     pool: BrowserPool, runner: SessionRunner, task: SessionTask, grace_s: float
 ) -> SessionResult:
     """Run one session in a pooled browser, bounded by timeout_s + grace; never raises for page faults."""
+    if isolation_of(task.spec) == "tab":
+        return await _run_on_tab(pool, runner, task, grace_s)
     started = time.monotonic()
     opened: list[BrowserContext] = []
     async with pool.browser() as pooled:
@@ -52,6 +56,41 @@ async def run_guarded(
             for context in opened:
                 if not await close_bounded(context, grace_s):
                     await pool.retire(pooled, "a context did not close in time", kill=True)
+    return result
+
+
+async def _run_on_tab(
+    pool: BrowserPool, runner: SessionRunner, task: SessionTask, grace_s: float
+) -> SessionResult:
+    """The same bounds on a warm tab: a session that hangs, crashes or is cancelled takes its tab with it."""
+    started = time.monotonic()
+    runner.user_agent = pool.user_agent
+    tab = await runner.tabs.acquire(
+        pool, task.tenant, task.spec, runner.context_options, runner.init_script()
+    )
+    log.info("session %s/%d on tab %s (tenant %s, session %d of the tab)",
+             task.job_id, task.index, tab.id, task.tenant, tab.sessions + 1)  # fmt: skip
+    failed: str | None = "the session was cancelled"
+    async with pool.use(tab.pooled) as pooled:
+        try:
+            try:
+                result = await asyncio.wait_for(
+                    runner.run(pooled.browser, task, [], tab), task.spec.timeout_s + grace_s
+                )
+                failed = None
+            except TimeoutError:
+                log.warning("session %s/%d hung past its deadline on tab %s; ended from outside",
+                            task.job_id, task.index, tab.id)  # fmt: skip
+                failed = "its session hung"
+                detail = f"{task.spec.timeout_s} s; the page stopped answering and was killed"
+                error = from_type(ErrorType.SESSION_TIMEOUT, detail)
+                result = runner.failed_result(task, error, time.monotonic() - started, tab)
+            if pooled.dead:
+                result = _crashed(runner, task, result, time.monotonic() - started)
+            if failed is None and result.error is not None and result.error.type in _TAB_ENDING:
+                failed = f"its session ended with {result.error.type.value}"  # a page that may still hang
+        finally:
+            await asyncio.shield(runner.tabs.release(tab, failed=failed))
     return result
 
 

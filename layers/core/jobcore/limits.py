@@ -41,6 +41,9 @@ MAX_ARTIFACT_BYTES_PER_JOB: Final = 500 * 1024 * 1024
 MAX_CONSOLE_LINES: Final = 500
 MAX_CONSOLE_LINE_CHARS: Final = 2000
 MAX_DOM_BYTES: Final = 2 * 1024 * 1024
+# A warm tab (isolation "tab") is closed and replaced after this many sessions, wiped or not: whatever a
+# wipe might miss lives at most this long, and a long-lived renderer's memory is bounded.
+MAX_SESSIONS_PER_TAB: Final = 100
 # The API's report embeds failed sessions' screenshots up to this many bytes (a Lambda answer is ≤ 6 MB).
 MAX_REPORT_EMBEDDED_BYTES: Final = 3 * 1024 * 1024
 

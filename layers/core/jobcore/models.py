@@ -219,6 +219,13 @@ class SessionSpec(_Input):
     viewport: Viewport = Field(default_factory=Viewport)
     artifacts: ArtifactOptions = Field(default_factory=ArtifactOptions)
     locale: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")] | None = None
+    isolation: Literal["context", "tab"] = Field(
+        default="context",
+        description="context: a fresh browser context per session; tab: a warm tab that serves only this "
+        "tenant, its visitor state wiped between sessions (about twice the sessions per CPU; what it does "
+        "and does not isolate: README, 'Warm tabs'). A spec that records a HAR or a trace runs in a "
+        "fresh context whatever this says",
+    )
 
     @field_validator("url")
     @classmethod
@@ -331,6 +338,11 @@ class SessionResult(BaseModel):
     cost: SessionCost | None = None
     failure: FailureContext | None = None
     artifacts: list[ArtifactRef] = Field(default_factory=list)
+    isolation: Literal["context", "tab"] | None = Field(
+        default=None,
+        description="the level the session ran at: 'context' when it asked for 'tab' but records a HAR or "
+        "a trace (a warm tab cannot); null when it did not run",
+    )
 
 
 class Progress(BaseModel):
