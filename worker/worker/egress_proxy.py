@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from jobcore.allow_rules import IPAddress
 from jobcore.errors import ErrorType, TargetBlockedError
+from jobcore.limits import MAX_REFUSALS_KEPT
 from jobcore.resolver import HostUnresolvableError
 from jobcore.settings import Settings
 from jobcore.urlguard import EgressPolicy, Target, parse_target, policy_from_settings, resolver_from_settings
@@ -45,7 +46,6 @@ from worker.upstream import Streams, Upstream, UpstreamError, open_proxy, open_t
 
 log = logging.getLogger(__name__)
 
-MAX_REFUSALS_KEPT = 50
 _CHUNK = 65536
 
 StopFn = Callable[[ErrorType, str], None]

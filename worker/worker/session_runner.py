@@ -20,6 +20,7 @@ from jobcore.analytics_models import AnalyticsVerdict
 from jobcore.artifact_budget import ArtifactBudget
 from jobcore.constants import SessionStatus
 from jobcore.errors import ErrorType, TargetBlockedError
+from jobcore.limits import MAX_CONSOLE_ERRORS, MAX_CONSOLE_TEXT
 from jobcore.masking import mask_text, mask_url
 from jobcore.models import (
     ArtifactRef,
@@ -48,8 +49,6 @@ from worker.warm_tabs import WarmTab, WarmTabs
 
 log = logging.getLogger(__name__)
 
-MAX_CONSOLE_ERRORS = 20
-MAX_CONSOLE_TEXT = 500
 
 # Chromium's popup blocker lives in the full browser, not in headless-shell: the same rule (a popup
 # needs a user gesture) applied in every frame, so a popup storm costs nothing. Popups that a click

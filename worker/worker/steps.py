@@ -6,6 +6,7 @@ import asyncio
 
 from playwright.async_api import Page
 
+from jobcore.limits import DEFAULT_STEP_TIMEOUT_MS
 from jobcore.models import (
     ClickStep,
     FillStep,
@@ -16,8 +17,6 @@ from jobcore.models import (
     WaitForStep,
     WaitStep,
 )
-
-DEFAULT_STEP_TIMEOUT_MS = 10_000
 
 
 def describe(step: Step) -> str:

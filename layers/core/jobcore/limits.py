@@ -1,7 +1,7 @@
-"""Every input limit and default of the job contract, in one place.
+"""Every limit and default of the job contract, in one place: what a spec may ask, and what a result keeps.
 
-The models, the API's error messages, the docs and the tests read these names;
-nothing else spells the numbers.
+The models, the API's error messages, the worker, the docs and the tests read these names; none of them
+spells the numbers again. (Tuning knobs an operator sets per deployment are settings, not limits.)
 """
 
 from typing import Final
@@ -19,6 +19,7 @@ MAX_LABEL_LENGTH: Final = 128
 MAX_SELECTOR_LENGTH: Final = 512
 MAX_STEP_TEXT_LENGTH: Final = 2048
 MAX_STEP_WAIT_MS: Final = 30_000
+DEFAULT_STEP_TIMEOUT_MS: Final = 10_000  # a step without timeout_ms, bounded by the session's time left
 MAX_VIEWPORT_SIDE: Final = 4096
 MAX_TLS_MIN_DAYS_LEFT: Final = 3650  # expect.tls.min_days_left: ten years covers any certificate
 MIN_VIEWPORT_SIDE: Final = 64
@@ -30,6 +31,11 @@ IDEMPOTENCY_TTL_S: Final = 24 * 3600
 # While another tenant waits, no tenant gets more than this share of the live fleet's slots (and never
 # all of them): with 4 slots a tenant keeps 3, with 40 it keeps 30, and a waiting tenant gets the rest.
 DEFAULT_TENANT_MAX_SHARE: Final = 0.75
+# What a result keeps of what a page says: the first console errors, each cut to this many characters,
+# and the first refused connections.
+MAX_CONSOLE_ERRORS: Final = 20
+MAX_CONSOLE_TEXT: Final = 500
+MAX_REFUSALS_KEPT: Final = 50
 MAX_PAGE_SIZE: Final = 100
 DEFAULT_PAGE_SIZE: Final = 20
 # What a session should cost (the seed's resource guards), and where the bandwidth alarm fires.
