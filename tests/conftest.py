@@ -12,6 +12,8 @@ from jobcore.store import JobStore
 from tests.support.fixture_site import FixtureSite
 from tests.support.redis_server import RedisServer
 
+pytest_plugins = ("tests.support.tls_fixtures",)
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:

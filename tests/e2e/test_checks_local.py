@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_local_stack import traffic_tool
-from tests.support.processes import leftovers, stack_processes
+from tests.support.processes import leftovers, read_until_ready, stack_processes
 from tests.support.redis_server import free_port
 from tests.support.switchable_site import SwitchableSite
 from tests.support.waiting import wait_until
@@ -35,11 +35,7 @@ def test_a_check_alerts_once_per_state_change_on_the_local_stack(tmp_path: Path)
     )  # fmt: skip
     lines: list[str] = []
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("ready."):
-                break
+        read_until_ready(proc, lines)
         api = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer tok"}, timeout=30
         )

@@ -16,7 +16,7 @@ import redis
 
 from jobcore import keys
 from jobcore.worker_registry import parse_workers
-from tests.support.processes import leftovers, stack_processes
+from tests.support.processes import leftovers, read_until_ready, stack_processes
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait_until
 from traffic_tool.local.sample_site import SampleSite
@@ -58,11 +58,7 @@ def test_dev_scales_out_for_a_burst_and_back_in_when_idle(tmp_path: Path) -> Non
     )  # fmt: skip
     lines: list[str] = []
     try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if line.startswith("ready."):
-                break
+        read_until_ready(proc, lines)
         redis_url = next(m.group(1) for ln in lines if (m := re.search(r"redis-server on (\S+)", ln)))
         r = redis.Redis.from_url(redis_url, decode_responses=True)
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.support.poison_site import PoisonSite
-from tests.support.processes import leftovers, stack_processes
+from tests.support.processes import leftovers, read_until_ready, stack_processes
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait_until
 from traffic_tool.local.sample_site import SampleSite
@@ -61,11 +61,7 @@ def test_an_operator_runs_top_submit_and_the_dead_letters_against_dev_with_no_se
     lines: list[str] = []
     poison: PoisonSite | None = None
     try:
-        assert dev.stdout is not None
-        for line in dev.stdout:
-            lines.append(line)
-            if line.startswith("ready."):
-                break
+        read_until_ready(dev, lines)
         state = tmp_path / ".state" / "client.json"
         assert stat.S_IMODE(state.stat().st_mode) == 0o600, "".join(lines)
         saved = json.loads(state.read_text())

@@ -9,7 +9,6 @@ test-only switch of `WarmTabs`), every probe must see its leak. One step at a ti
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,35 +17,9 @@ from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
 from tests.support.visitor_probe_site import VisitorProbeSite
 from tests.support.visitor_probes import BACKSTOPPED, STEP_OF, leaked, visit_twice
-from traffic_tool.local.throwaway_pki import ThrowawayPki
 from worker.warm_tabs import WIPE_STEPS, WarmTabs
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def pki() -> Iterator[ThrowawayPki]:
-    made = ThrowawayPki()
-    yield made
-    made.close()
-
-
-@pytest.fixture(scope="module")
-def probe_site(pki: ThrowawayPki) -> Iterator[VisitorProbeSite]:
-    site = VisitorProbeSite(pki.leaf("127.0.0.1", "localhost")).start()
-    yield site
-    site.stop()
-
-
-@pytest.fixture
-def tabbed(pki: ThrowawayPki) -> Iterator[BrowserHarness]:
-    """A browser of the test's own: the TLS step's memory-pressure signal leaves Chromium resuming no TLS
-    session for a while after, which would hide the TLS probe's leak in the next test."""
-    # localhost resolves to both loopback addresses: both are allowed, nothing else is.
-    harness = BrowserHarness(browser_settings(extra_ca_file=str(pki.ca_file),
-                                              allow_targets="127.0.0.1/32,::1/128"))  # fmt: skip
-    yield harness
-    harness.close()
 
 
 def test_the_next_session_on_a_warm_tab_reads_every_channel_as_a_first_visit(

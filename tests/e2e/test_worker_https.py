@@ -32,13 +32,6 @@ PASSWORD = "pw-tls-9c1e-never-logged"
 
 
 @pytest.fixture(scope="module")
-def pki() -> Iterator[ThrowawayPki]:
-    made = ThrowawayPki()
-    yield made
-    made.close()
-
-
-@pytest.fixture(scope="module")
 def tls(pki: ThrowawayPki) -> Iterator[TlsSites]:
     sites = TlsSites(pki)
     yield sites

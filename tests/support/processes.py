@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import psutil
@@ -33,3 +34,12 @@ def leftovers(before: set[int], wait_s: float = 10.0) -> set[int]:
         if not extra or time.monotonic() > deadline:
             return extra
         time.sleep(0.2)
+
+
+def read_until_ready(proc: subprocess.Popen[str], lines: list[str]) -> None:
+    """Read a stack's output into `lines` up to its `ready.` line (or its end, when it exits first)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("ready."):
+            return
