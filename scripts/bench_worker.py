@@ -1,6 +1,6 @@
 """Worker benchmark on the project's own fixture pages, served on loopback (`make bench-worker`).
 
-Prints figures, asserts nothing. A real worker process (`python -m worker.main`)
+Prints figures, asserts nothing. A real worker process (`traffic-tool worker`)
 claims sessions from a real redis-server; the figures are those of the whole
 worker process tree (Python, Playwright's driver, Chromium and its renderers):
 
