@@ -89,6 +89,10 @@ def test_redis_down_for_5_s(own_redis: RedisServer, site: FixtureSite, tmp_path:
             submitter.join(20)
             wait_until(lambda: c.get(f"/jobs/{inflight}").json()["status"] == "completed", 60,
                        what="the in-flight sessions to end")  # fmt: skip
+            # A worker with free slots failed its claims during the outage and backs off (at most 4 s a
+            # step): its next claim logs the return. Stopping the fleet before it would hide it.
+            wait_until(lambda: "claiming resumed after" in fleet.all_logs(), RECONNECT_WITHIN_S,
+                       what="a claim loop that backed off to come back")  # fmt: skip
             accepted = [job for _, status, job in answers if status == 202 and job]
             missing = [job for job in accepted if c.get(f"/jobs/{job}").status_code != 200]
             view = c.get(f"/jobs/{inflight}").json()
