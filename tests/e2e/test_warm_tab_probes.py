@@ -12,6 +12,7 @@ import logging
 
 import pytest
 
+from jobcore import limits
 from jobcore.models import SessionResult, SessionSpec
 from tests.support.browser_harness import BrowserHarness, browser_settings
 from tests.support.fixture_site import FixtureSite
@@ -136,3 +137,21 @@ def test_another_locale_gets_another_tab(browser: BrowserHarness, site: FixtureS
         assert browser.run(spec).status == "ok"
     assert sorted(t.locale or "" for t in browser.runner.tabs.tabs) == ["de-DE", "en-US"]
     assert sum(t.sessions for t in browser.runner.tabs.tabs) == 3
+
+
+def test_a_tab_that_served_k_sessions_is_replaced(
+    browser: BrowserHarness,
+    site: FixtureSite,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(limits, "MAX_SESSIONS_PER_TAB", 2)
+    browser.loop.run(browser.runner.tabs.close())
+    light = {"url": site.url("/light.html"), "isolation": "tab"}
+    with caplog.at_level(logging.INFO, logger="worker.warm_tabs"):
+        for _ in range(5):
+            assert browser.run(light).status == "ok"
+    lines = [r.getMessage() for r in caplog.records if r.name == "worker.warm_tabs"]
+    # two sessions a tab, then its context is closed and a new one made: 5 sessions, 3 tabs
+    assert sum(" opened for tenant " in line for line in lines) == 3, lines
+    assert sum(line.endswith("closed after 2 sessions: served 2 sessions") for line in lines) == 2, lines
