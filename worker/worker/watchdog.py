@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 
 from playwright.async_api import BrowserContext
 
 from jobcore.errors import ErrorType
 from jobcore.models import SessionResult
-from worker.browser_pool import BrowserPool
+from worker.browser_pool import BrowserPool, PooledBrowser
 from worker.error_mapping import from_type
 from worker.session_runner import SessionRunner, SessionTask, isolation_of
+from worker.warm_tabs import WarmTab
 
 log = logging.getLogger(__name__)
 # A tab whose session ended so is not wiped for the next: its page may still be stuck or gone.
@@ -38,19 +40,9 @@ async def run_guarded(
     async with pool.browser() as pooled:
         runner.user_agent = pool.user_agent
         try:
-            try:
-                result = await asyncio.wait_for(
-                    runner.run(pooled.browser, task, opened), task.spec.timeout_s + grace_s
-                )
-            except TimeoutError:
-                log.warning(
-                    "session %s/%d hung past its deadline; ended from outside", task.job_id, task.index
-                )
-                detail = f"{task.spec.timeout_s} s; the page stopped answering and was killed"
-                error = from_type(ErrorType.SESSION_TIMEOUT, detail)
-                result = runner.failed_result(task, error, time.monotonic() - started)
-            if pooled.dead:
-                result = _crashed(runner, task, result, time.monotonic() - started)
+            result, _hung = await _bounded(
+                runner, task, pooled, runner.run(pooled.browser, task, opened), grace_s, started
+            )
         finally:
             # Also on cancellation (lease lost, hand-back): no context outlives its session.
             for context in opened:
@@ -73,25 +65,42 @@ async def _run_on_tab(
     failed: str | None = "the session was cancelled"
     async with pool.use(tab.pooled) as pooled:
         try:
-            try:
-                result = await asyncio.wait_for(
-                    runner.run(pooled.browser, task, [], tab), task.spec.timeout_s + grace_s
-                )
-                failed = None
-            except TimeoutError:
-                log.warning("session %s/%d hung past its deadline on tab %s; ended from outside",
-                            task.job_id, task.index, tab.id)  # fmt: skip
-                failed = "its session hung"
-                detail = f"{task.spec.timeout_s} s; the page stopped answering and was killed"
-                error = from_type(ErrorType.SESSION_TIMEOUT, detail)
-                result = runner.failed_result(task, error, time.monotonic() - started, tab)
-            if pooled.dead:
-                result = _crashed(runner, task, result, time.monotonic() - started)
+            result, hung = await _bounded(
+                runner, task, pooled, runner.run(pooled.browser, task, [], tab), grace_s, started, tab
+            )
+            failed = "its session hung" if hung else None
             if failed is None and result.error is not None and result.error.type in _TAB_ENDING:
                 failed = f"its session ended with {result.error.type.value}"  # a page that may still hang
         finally:
             await asyncio.shield(runner.tabs.release(tab, failed=failed))
     return result
+
+
+async def _bounded(
+    runner: SessionRunner,
+    task: SessionTask,
+    pooled: PooledBrowser,
+    run: Awaitable[SessionResult],
+    grace_s: float,
+    started: float,
+    tab: WarmTab | None = None,
+) -> tuple[SessionResult, bool]:
+    """The session's result within timeout_s + grace, and whether it hung: past the bound it is ended
+    from outside; when its browser died meanwhile, the result says so."""
+    hung = False
+    try:
+        result = await asyncio.wait_for(run, task.spec.timeout_s + grace_s)
+    except TimeoutError:
+        hung = True
+        where = "" if tab is None else f" on tab {tab.id}"
+        log.warning("session %s/%d hung past its deadline%s; ended from outside",
+                    task.job_id, task.index, where)  # fmt: skip
+        detail = f"{task.spec.timeout_s} s; the page stopped answering and was killed"
+        error = from_type(ErrorType.SESSION_TIMEOUT, detail)
+        result = runner.failed_result(task, error, time.monotonic() - started, tab)
+    if pooled.dead:
+        result = _crashed(runner, task, result, time.monotonic() - started)
+    return result, hung
 
 
 def _crashed(
