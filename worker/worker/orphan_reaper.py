@@ -24,7 +24,8 @@ OWNER_ENV = "TRAFFIC_TOOL_OWNER_PID"
 _CHROME_NAMES = ("chrom", "headless_shell")
 
 
-def _owner(proc: psutil.Process) -> int | None:
+def owner_of(proc: psutil.Process) -> int | None:
+    """The worker pid a Chrome process is marked with, or None (not Chrome, unmarked, or gone)."""
     try:
         name = proc.name().lower()
         if not any(marker in name for marker in _CHROME_NAMES):
@@ -48,7 +49,7 @@ def find_orphans(live_pgids: set[int], me: int | None = None) -> dict[int, list[
     me = os.getpid() if me is None else me
     groups: dict[int, list[int]] = {}
     for proc in psutil.process_iter():
-        owner = _owner(proc)
+        owner = owner_of(proc)
         if owner is None:
             continue
         try:

@@ -27,10 +27,9 @@ import traffic_tool
 import worker
 from jobcore.constants import ENV_PREFIX
 from jobcore.settings import settings_env
-from worker.orphan_reaper import OWNER_ENV
+from worker.orphan_reaper import owner_of
 
 SERVING = "serving"  # what a worker logs once it claims work (`worker <id> serving: ...`)
-_CHROME_NAMES = ("chrom", "headless_shell")
 
 # A worker for a run on one machine against loopback sites (tests, benchmarks): no DNS, short leases and
 # beats so a lost worker shows in seconds, a small renderer heap so a memory bomb ends fast.
@@ -139,9 +138,8 @@ def chrome_owned_by(pid: int) -> list[int]:
     found = []
     for proc in psutil.process_iter():
         try:
-            chrome = any(marker in proc.name().lower() for marker in _CHROME_NAMES)
-            if chrome and proc.environ().get(OWNER_ENV) == str(pid) and proc.status() != psutil.STATUS_ZOMBIE:
+            if owner_of(proc) == pid and proc.status() != psutil.STATUS_ZOMBIE:
                 found.append(proc.pid)
-        except (psutil.Error, OSError):
+        except psutil.Error:
             continue
     return found
