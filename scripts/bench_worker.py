@@ -35,10 +35,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 for sub in ("", "layers/core", "worker", "cli"):
@@ -126,12 +131,8 @@ async def _bare_playwright(url: str, sessions: int, concurrency: int, browsers: 
     no byte counting, no analytics wait, no queue. Returns (seconds, machine CPU-seconds)."""
     from playwright.async_api import async_playwright
 
-    settings = Settings(offline_dns=True)
     async with async_playwright() as pw:
-        pool = [
-            await pw.chromium.launch(executable_path=settings.chromium_path, args=launch_args(settings))
-            for _ in range(browsers)
-        ]
+        pool = await _launch(pw, browsers)
         slots = asyncio.Semaphore(concurrency)
 
         async def one(i: int) -> None:
@@ -142,12 +143,10 @@ async def _bare_playwright(url: str, sessions: int, concurrency: int, browsers: 
                 await context.close()
 
         await asyncio.gather(*(one(i) for i in range(20)))  # warm up
-        busy0, t0 = machine_busy_s(), time.monotonic()
-        await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(sessions))), MAX_WAIT_S)
-        elapsed, busy = time.monotonic() - t0, machine_busy_s() - busy0
+        timed = await _timed(asyncio.gather(*(one(i) for i in range(sessions))))
         for browser in pool:
             await browser.close()
-    return elapsed, busy
+    return timed
 
 
 async def _bare_tabs(url: str, sessions: int, concurrency: int, browsers: int) -> tuple[float, float]:
@@ -157,14 +156,10 @@ async def _bare_tabs(url: str, sessions: int, concurrency: int, browsers: int) -
 
     from playwright.async_api import async_playwright
 
-    settings = Settings(offline_dns=True)
     parts = urlsplit(url)
     origin = f"{parts.scheme}://{parts.netloc}"
     async with async_playwright() as pw:
-        pool = [
-            await pw.chromium.launch(executable_path=settings.chromium_path, args=launch_args(settings))
-            for _ in range(browsers)
-        ]
+        pool = await _launch(pw, browsers)
         lanes = []
         for lane in range(concurrency):
             context = await pool[lane % browsers].new_context()
@@ -182,12 +177,26 @@ async def _bare_tabs(url: str, sessions: int, concurrency: int, browsers: int) -
         await asyncio.gather(*(lane_run(lane, 5) for lane in range(concurrency)))  # warm up
         per_lane = [sessions // concurrency + (1 if lane < sessions % concurrency else 0)
                     for lane in range(concurrency)]  # fmt: skip
-        busy0, t0 = machine_busy_s(), time.monotonic()
-        await asyncio.wait_for(asyncio.gather(*(lane_run(n, c) for n, c in enumerate(per_lane))), MAX_WAIT_S)
-        elapsed, busy = time.monotonic() - t0, machine_busy_s() - busy0
+        timed = await _timed(asyncio.gather(*(lane_run(n, c) for n, c in enumerate(per_lane))))
         for browser in pool:
             await browser.close()
-    return elapsed, busy
+    return timed
+
+
+async def _launch(pw: Playwright, browsers: int) -> list[Browser]:
+    """The bare pools' browsers: the worker's executable and launch flags."""
+    settings = Settings(offline_dns=True)
+    return [
+        await pw.chromium.launch(executable_path=settings.chromium_path, args=launch_args(settings))
+        for _ in range(browsers)
+    ]
+
+
+async def _timed(work: Awaitable[object]) -> tuple[float, float]:
+    """(seconds, machine CPU-seconds) that `work` took, bounded by MAX_WAIT_S."""
+    busy0, t0 = machine_busy_s(), time.monotonic()
+    await asyncio.wait_for(work, MAX_WAIT_S)
+    return time.monotonic() - t0, machine_busy_s() - busy0
 
 
 def submit(queue: JobQueue, specs: list[dict[str, object]]) -> list[str]:
